@@ -1,0 +1,75 @@
+// The cluster file (cluster.yaml): what a trainer prepares and what the inventory screen writes.
+import { DEFAULT_BOARD } from '../boards/index.ts';
+import { DEFAULT_KUBERNETES_VERSION } from '../catalog/versions.ts';
+
+export const API_VERSION = 'boardkube.dev/v1alpha1';
+export const KIND = 'Cluster';
+
+export type NodeRole = 'control-plane' | 'worker';
+
+export interface NodeSpec {
+  name: string;
+  role: NodeRole;
+  address: string;
+}
+
+export interface ClusterSpec {
+  apiVersion: typeof API_VERSION;
+  kind: typeof KIND;
+  name: string;
+  board: string;
+  kubernetesVersion: string;
+  network: {
+    /** The boards' LAN, e.g. 192.168.1.0/24. */
+    lan: string;
+    gateway: string;
+    dns: string[];
+    podSubnet: string;
+    serviceSubnet: string;
+  };
+  ssh: {
+    user: string;
+    /** Private key; the public key is KEY.pub beside it. */
+    keyPath: string;
+    port: number;
+  };
+  timezone: string;
+  nodes: NodeSpec[];
+}
+
+export function controlPlaneNode(spec: ClusterSpec): NodeSpec {
+  const node = spec.nodes.find((n) => n.role === 'control-plane');
+  if (!node) throw new Error('the cluster file has no control-plane node');
+  return node;
+}
+
+export function workerNodes(spec: ClusterSpec): NodeSpec[] {
+  return spec.nodes.filter((n) => n.role === 'worker');
+}
+
+/** The default cluster: one ODROID-N2 master and four workers, as in the seed article. */
+export function defaultCluster(keyPath = '~/.ssh/id_ed25519'): ClusterSpec {
+  return {
+    apiVersion: API_VERSION,
+    kind: KIND,
+    name: 'homelab',
+    board: DEFAULT_BOARD.id,
+    kubernetesVersion: DEFAULT_KUBERNETES_VERSION,
+    network: {
+      lan: '192.168.1.0/24',
+      gateway: '192.168.1.1',
+      dns: ['192.168.1.1'],
+      podSubnet: '10.244.0.0/16',
+      serviceSubnet: '10.96.0.0/12',
+    },
+    ssh: { user: 'root', keyPath, port: 22 },
+    timezone: 'Europe/Berlin',
+    nodes: [
+      { name: 'n2-master', role: 'control-plane', address: '192.168.1.40' },
+      { name: 'n2-worker1', role: 'worker', address: '192.168.1.41' },
+      { name: 'n2-worker2', role: 'worker', address: '192.168.1.42' },
+      { name: 'n2-worker3', role: 'worker', address: '192.168.1.43' },
+      { name: 'n2-worker4', role: 'worker', address: '192.168.1.44' },
+    ],
+  };
+}

@@ -1,0 +1,164 @@
+// Validation of the cluster file. Every problem names the field, says what is wrong and how to fix it,
+// so the CLI (exit 2) and the inventory screen (inline errors) show the same words.
+import { accessSync, constants, statSync } from 'node:fs';
+import { BOARDS, findBoard } from '../boards/index.ts';
+import { findRelease, supportedVersionsText } from '../catalog/versions.ts';
+import { cidrContains, cidrsOverlap, parseCidr, parseIPv4, isHostname } from './net.ts';
+import { API_VERSION, KIND, type ClusterSpec, type NodeSpec } from './spec.ts';
+import { expandHome } from '../util/paths.ts';
+
+export interface Problem {
+  field: string;
+  message: string;
+  fix: string;
+}
+
+export class InvalidClusterError extends Error {
+  constructor(readonly problems: Problem[], readonly file?: string) {
+    super(formatProblems(problems, file));
+    this.name = 'InvalidClusterError';
+  }
+}
+
+export function formatProblems(problems: Problem[], file?: string): string {
+  const head = file ? `${file}: ` : '';
+  return problems.map((p) => `${head}${p.field}: ${p.message} (fix: ${p.fix})`).join('\n');
+}
+
+export interface ValidateOptions {
+  /** Check that the SSH key file exists and is readable (off while a person is still typing). */
+  checkKeyFile?: boolean;
+}
+
+type Obj = Record<string, unknown>;
+const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * Checks an untrusted value (parsed YAML) and returns either the typed spec or the list of problems.
+ * Hand-written rather than a schema library so that each message can name its fix.
+ */
+export function validateCluster(raw: unknown, opts: ValidateOptions = {}): { spec?: ClusterSpec; problems: Problem[] } {
+  const problems: Problem[] = [];
+  const add = (field: string, message: string, fix: string) => problems.push({ field, message, fix });
+  if (!isObj(raw)) {
+    add('(file)', 'is not a YAML mapping', 'start from `boardkube init`, which writes a commented skeleton');
+    return { problems };
+  }
+  const str = (obj: Obj, key: string, field: string, fix: string): string => {
+    const v = obj[key];
+    if (typeof v !== 'string' || v.trim() === '') {
+      add(field, v === undefined ? 'is missing' : 'must be a non-empty string', fix);
+      return '';
+    }
+    return v.trim();
+  };
+
+  if (raw.apiVersion !== API_VERSION) add('apiVersion', `must be ${API_VERSION}, got ${JSON.stringify(raw.apiVersion ?? null)}`, `set apiVersion: ${API_VERSION}`);
+  if (raw.kind !== KIND) add('kind', `must be ${KIND}, got ${JSON.stringify(raw.kind ?? null)}`, `set kind: ${KIND}`);
+
+  const name = str(raw, 'name', 'name', 'give the cluster a short name such as "homelab"');
+  if (name && !isHostname(name)) add('name', `"${name}" is not a valid name`, 'use lower-case letters, digits and "-" (at most 63), starting and ending with a letter or digit');
+
+  const board = str(raw, 'board', 'board', `one of: ${BOARDS.map((b) => b.id).join(', ')}`);
+  if (board && !findBoard(board)) add('board', `unknown board "${board}"`, `use one of: ${BOARDS.map((b) => b.id).join(', ')}`);
+
+  const version = str(raw, 'kubernetesVersion', 'kubernetesVersion', `one of: ${supportedVersionsText()}`);
+  if (version && !findRelease(version)) add('kubernetesVersion', `${version} is not in the version catalogue`, `use one of: ${supportedVersionsText()}`);
+
+  const timezone = typeof raw.timezone === 'string' && raw.timezone ? raw.timezone : 'UTC';
+  if (!/^[A-Za-z_]+(\/[A-Za-z0-9_+-]+)*$/.test(timezone)) add('timezone', `"${timezone}" is not a time zone name`, 'use a name like Europe/Berlin or UTC');
+
+  // network
+  const net = isObj(raw.network) ? raw.network : (add('network', 'is missing', 'add network: {lan, gateway, dns, podSubnet, serviceSubnet}'), {} as Obj);
+  const lanText = str(net, 'lan', 'network.lan', 'the boards\' LAN in CIDR form, e.g. 192.168.1.0/24');
+  const lan = lanText ? parseCidr(lanText) : null;
+  if (lanText && !lan) add('network.lan', `"${lanText}" is not an IPv4 network`, 'write it as ADDRESS/PREFIX, e.g. 192.168.1.0/24');
+  const gateway = str(net, 'gateway', 'network.gateway', 'the router\'s address, e.g. 192.168.1.1');
+  const gw = gateway ? parseIPv4(gateway) : null;
+  if (gateway && gw === null) add('network.gateway', `"${gateway}" is not an IPv4 address`, 'write four numbers 0-255 separated by dots');
+  else if (gw !== null && lan && !cidrContains(lan, gw)) add('network.gateway', `${gateway} is outside the LAN ${lanText}`, 'the gateway must be on the boards\' network');
+  let dns: string[] = [];
+  if (!Array.isArray(net.dns) || net.dns.length === 0) add('network.dns', 'needs at least one server', 'e.g. dns: [192.168.1.1]');
+  else {
+    dns = net.dns.map(String);
+    dns.forEach((d, i) => {
+      if (parseIPv4(d) === null) add(`network.dns[${i}]`, `"${d}" is not an IPv4 address`, 'write four numbers 0-255 separated by dots');
+    });
+  }
+  const subnet = (key: 'podSubnet' | 'serviceSubnet', example: string) => {
+    const text = str(net, key, `network.${key}`, `e.g. ${example}`);
+    const c = text ? parseCidr(text) : null;
+    if (text && !c) add(`network.${key}`, `"${text}" is not an IPv4 network`, `write it as ADDRESS/PREFIX, e.g. ${example}`);
+    return { text, c };
+  };
+  const pod = subnet('podSubnet', '10.244.0.0/16');
+  const svc = subnet('serviceSubnet', '10.96.0.0/12');
+  if (pod.c && svc.c && cidrsOverlap(pod.c, svc.c)) add('network.serviceSubnet', `${svc.text} overlaps the pod subnet ${pod.text}`, 'pick ranges that do not overlap, e.g. pods 10.244.0.0/16 and services 10.96.0.0/12');
+  if (lan && pod.c && cidrsOverlap(lan, pod.c)) add('network.podSubnet', `${pod.text} overlaps the boards' LAN ${lanText}`, 'pick a private range the LAN does not use, e.g. 10.244.0.0/16');
+  if (lan && svc.c && cidrsOverlap(lan, svc.c)) add('network.serviceSubnet', `${svc.text} overlaps the boards' LAN ${lanText}`, 'pick a private range the LAN does not use, e.g. 10.96.0.0/12');
+
+  // ssh
+  const ssh = isObj(raw.ssh) ? raw.ssh : (add('ssh', 'is missing', 'add ssh: {user, keyPath}'), {} as Obj);
+  const user = str(ssh, 'user', 'ssh.user', 'the login on the boards, e.g. root or alarm');
+  const keyPath = str(ssh, 'keyPath', 'ssh.keyPath', 'path of your private key, e.g. ~/.ssh/id_ed25519 (the wizard can create one)');
+  const port = ssh.port === undefined ? 22 : Number(ssh.port);
+  if (!Number.isInteger(port) || port < 1 || port > 65535) add('ssh.port', `"${String(ssh.port)}" is not a TCP port`, 'use a number from 1 to 65535, usually 22');
+  if (keyPath && opts.checkKeyFile !== false) {
+    const full = expandHome(keyPath);
+    try {
+      if (!statSync(full).isFile()) add('ssh.keyPath', `${keyPath} is not a file`, 'point it at the private key file');
+      else accessSync(full, constants.R_OK);
+    } catch (e) {
+      const code = (e as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') add('ssh.keyPath', `${keyPath} does not exist`, `create one with: ssh-keygen -t ed25519 -f ${keyPath}`);
+      else if (code === 'EACCES') add('ssh.keyPath', `${keyPath} cannot be read`, 'check the file\'s owner and mode (it should be yours, mode 0600)');
+    }
+  }
+
+  // nodes
+  const nodes: NodeSpec[] = [];
+  if (!Array.isArray(raw.nodes) || raw.nodes.length === 0) add('nodes', 'needs at least one node', 'list the boards: - {name, role, address}');
+  else {
+    const names = new Map<string, number>();
+    const addrs = new Map<string, number>();
+    raw.nodes.forEach((n, i) => {
+      const f = `nodes[${i}]`;
+      if (!isObj(n)) return add(f, 'is not a mapping', 'write {name: ..., role: ..., address: ...}');
+      const nodeName = str(n, 'name', `${f}.name`, 'a host name such as n2-worker1');
+      if (nodeName && !isHostname(nodeName)) add(`${f}.name`, `"${nodeName}" is not a valid host name`, 'use lower-case letters, digits and "-", at most 63, starting and ending with a letter or digit');
+      if (nodeName) {
+        if (names.has(nodeName)) add(`${f}.name`, `"${nodeName}" is used twice (also nodes[${names.get(nodeName)}])`, 'give every board its own name');
+        else names.set(nodeName, i);
+      }
+      const role = n.role;
+      if (role !== 'control-plane' && role !== 'worker') add(`${f}.role`, `must be control-plane or worker, got ${JSON.stringify(role ?? null)}`, 'set role: control-plane for the master, worker for the others');
+      const address = str(n, 'address', `${f}.address`, 'the board\'s fixed IPv4 address');
+      const ip = address ? parseIPv4(address) : null;
+      if (address && ip === null) add(`${f}.address`, `"${address}" is not an IPv4 address`, 'write four numbers 0-255 separated by dots, e.g. 192.168.1.41');
+      else if (ip !== null) {
+        if (addrs.has(address)) add(`${f}.address`, `${address} is used twice (also nodes[${addrs.get(address)}])`, 'give every board its own address');
+        else addrs.set(address, i);
+        if (lan && !cidrContains(lan, ip)) add(`${f}.address`, `${address} is outside the LAN ${lanText}`, 'use an address on the boards\' network or correct network.lan');
+        if (gw !== null && ip === gw) add(`${f}.address`, `${address} is the gateway's address`, 'give the board an address of its own');
+        if (pod.c && cidrContains(pod.c, ip)) add(`${f}.address`, `${address} lies in the pod subnet ${pod.text}`, 'move the board or the pod subnet');
+      }
+      nodes.push({ name: nodeName, role: role as NodeSpec['role'], address });
+    });
+    const cps = nodes.filter((n) => n.role === 'control-plane').length;
+    if (cps !== 1) add('nodes', `needs exactly one control-plane node, found ${cps}`, 'set role: control-plane on one board (the master) and role: worker on the rest');
+  }
+
+  if (problems.length > 0) return { problems };
+  const spec: ClusterSpec = {
+    apiVersion: API_VERSION,
+    kind: KIND,
+    name,
+    board,
+    kubernetesVersion: version,
+    network: { lan: lanText, gateway, dns, podSubnet: pod.text, serviceSubnet: svc.text },
+    ssh: { user, keyPath, port },
+    timezone,
+    nodes,
+  };
+  return { spec, problems };
+}

@@ -1,0 +1,296 @@
+// The engine owns order, state and concurrency. It runs the selected stages' steps, fans per-node steps out
+// in parallel with a limit, saves every state change before the next action starts, re-verifies (not re-runs)
+// what a previous run finished, and reports everything as typed events.
+import { findBoard } from '../boards/index.ts';
+import { findRelease } from '../catalog/versions.ts';
+import type { ClusterSpec, NodeSpec } from '../cluster/spec.ts';
+import { mapLimit } from '../util/limit.ts';
+import { performActions } from './actions.ts';
+import type { RunLog } from './runlog.ts';
+import { redact } from './secrets.ts';
+import { stepKey, type StateStore } from './state.ts';
+import {
+  InputError,
+  STAGE_IDS,
+  type Action,
+  type EngineEvent,
+  type Outputs,
+  type Ports,
+  type Secrets,
+  type Stage,
+  type StageId,
+  type StageStatus,
+  type Step,
+  type StepContext,
+} from './types.ts';
+
+export interface EngineOptions {
+  cluster: ClusterSpec;
+  stages: readonly Stage[];
+  store: StateStore;
+  ports: Ports;
+  secrets: Secrets;
+  log?: RunLog;
+  /** How many boards work at once in a per-node step. */
+  parallel?: number;
+  /** Raw answers per stage (CLI --set, wizard inputs); parsed by each stage before anything runs. */
+  options?: Partial<Record<StageId, Record<string, unknown>>>;
+  /** Stages whose result the user brings (e.g. control-plane when --kubeconfig names an existing cluster). */
+  assumeDone?: readonly StageId[];
+}
+
+export interface Selection {
+  only?: readonly string[];
+  skip?: readonly string[];
+}
+
+export type RunOutcome = 'done' | 'failed' | 'cancelled';
+
+export class Engine {
+  readonly #o: EngineOptions;
+  readonly #listeners = new Set<(e: EngineEvent) => void>();
+  readonly #parsed = new Map<StageId, Record<string, unknown>>();
+
+  constructor(options: EngineOptions) {
+    this.#o = options;
+  }
+
+  get cluster(): ClusterSpec {
+    return this.#o.cluster;
+  }
+
+  get stages(): readonly Stage[] {
+    return this.#o.stages;
+  }
+
+  on(listener: (e: EngineEvent) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  }
+
+  #emit(e: EngineEvent): void {
+    if (e.type === 'log') this.#o.log?.write(`${e.stage}/${e.step}${e.node ? `@${e.node}` : ''}`, e.line);
+    else if (e.type === 'step-end' && e.error) this.#o.log?.write(`${e.stage}/${e.step}${e.node ? `@${e.node}` : ''}`, `FAILED: ${e.error}`);
+    for (const l of this.#listeners) l(e);
+  }
+
+  stage(id: StageId): Stage {
+    const s = this.#o.stages.find((x) => x.id === id);
+    if (!s) throw new InputError('--stage', `unknown stage "${id}"`, `use one of: ${STAGE_IDS.join(', ')}`);
+    return s;
+  }
+
+  /**
+   * Turns --stage/--skip into an ordered list, refusing unknown names, unavailable stages and missing
+   * prerequisites before anything runs. No --stage: every available stage that is not done yet.
+   */
+  select(sel: Selection = {}): StageId[] {
+    for (const name of [...(sel.only ?? []), ...(sel.skip ?? [])]) {
+      if (!(STAGE_IDS as readonly string[]).includes(name)) {
+        throw new InputError('--stage', `unknown stage "${name}"`, `use one of: ${STAGE_IDS.join(', ')}`);
+      }
+    }
+    const skip = new Set(sel.skip ?? []);
+    const explicit = (sel.only ?? []).length > 0;
+    const chosen = this.#o.stages
+      .filter((s) => (explicit ? sel.only!.includes(s.id) : !s.unavailable && this.stageStatus(s.id) !== 'done'))
+      .filter((s) => !skip.has(s.id));
+    for (const s of chosen) {
+      if (s.unavailable) throw new InputError('--stage', `stage "${s.id}" is not available yet: ${s.unavailable}`, 'leave it out for now');
+    }
+    const ids = chosen.map((s) => s.id);
+    const assumed = new Set(this.#o.assumeDone ?? []);
+    for (const s of chosen) {
+      for (const req of s.requires) {
+        if (ids.indexOf(req) > -1 && ids.indexOf(req) < ids.indexOf(s.id)) continue;
+        if (assumed.has(req) || this.stageStatus(req) === 'done') continue;
+        throw new InputError('--stage', `stage "${s.id}" needs stage "${req}" to be done first (it is ${this.stageStatus(req)})`, `run --stage ${req} first${req === 'control-plane' ? ', or name an existing cluster with --kubeconfig PATH' : ''}`);
+      }
+    }
+    return ids;
+  }
+
+  /** Parses every selected stage's options up front: bad input stops here, before anything is touched. */
+  prepare(stages: readonly StageId[]): void {
+    for (const id of stages) {
+      const stage = this.stage(id);
+      const raw = this.#o.options?.[id] ?? {};
+      this.#parsed.set(id, stage.parseOptions ? stage.parseOptions(raw, this.#o.cluster) : raw);
+    }
+  }
+
+  #nodesFor(stage: Stage, step: Step): Array<NodeSpec | null> {
+    return step.nodes ? step.nodes(this.#o.cluster, this.#parsed.get(stage.id) ?? this.#o.options?.[stage.id] ?? {}) : [null];
+  }
+
+  #context(stage: Stage, step: Step, node: NodeSpec | null, signal: AbortSignal): StepContext {
+    const board = findBoard(this.#o.cluster.board);
+    const release = findRelease(this.#o.cluster.kubernetesVersion);
+    if (!board || !release) throw new Error('the cluster file was not validated');
+    const store = this.#o.store;
+    return {
+      cluster: this.#o.cluster,
+      board,
+      release,
+      node,
+      ports: this.#o.ports,
+      signal,
+      secrets: this.#o.secrets,
+      options: this.#parsed.get(stage.id) ?? {},
+      log: (line) => this.#emit({ type: 'log', stage: stage.id, step: step.id, node: node?.name ?? null, line: redact(line, this.#o.secrets) }),
+      progress: (progress) => this.#emit({ type: 'progress', stage: stage.id, step: step.id, node: node?.name ?? null, progress }),
+      outputOf: (st, sp, n) => store.step(stepKey(st, sp, n ?? null))?.outputs,
+    };
+  }
+
+  /** The actions the selected stages would perform, in order: the single source for plan, runbook and run. */
+  async plan(stages: readonly StageId[], signal = new AbortController().signal): Promise<Action[]> {
+    this.prepare(stages);
+    const out: Action[] = [];
+    for (const id of stages) {
+      const stage = this.stage(id);
+      for (const step of stage.steps) {
+        for (const node of this.#nodesFor(stage, step)) {
+          const ctx = this.#context(stage, step, node, signal);
+          for (const a of await step.plan(ctx)) out.push({ stage: id, step: step.id, node: node?.name ?? null, ...a });
+        }
+      }
+    }
+    return out;
+  }
+
+  stageStatus(id: StageId): StageStatus {
+    const stage = this.#o.stages.find((s) => s.id === id);
+    if (!stage || stage.unavailable) return 'unavailable';
+    const records = this.#o.store.steps();
+    let total = 0;
+    let done = 0;
+    let any = false;
+    let failed = false;
+    for (const step of stage.steps) {
+      for (const node of this.#nodesFor(stage, step)) {
+        total++;
+        const r = records[stepKey(id, step.id, node?.name ?? null)];
+        if (!r) continue;
+        any = true;
+        if (r.status === 'done' || r.status === 'skipped') done++;
+        if (r.status === 'failed') failed = true;
+      }
+    }
+    if (total > 0 && done === total) return 'done';
+    if (failed) return 'failed';
+    return any ? 'in-progress' : 'not-started';
+  }
+
+  /** Runs the stages in order. Never throws for a failing step: the outcome and events say what happened. */
+  async run(stages: readonly StageId[], signal: AbortSignal = new AbortController().signal): Promise<RunOutcome> {
+    this.prepare(stages);
+    this.#emit({ type: 'run-start', stages: [...stages] });
+    for (const id of stages) {
+      const outcome = await this.#runStage(this.stage(id), signal);
+      if (outcome !== 'done') {
+        this.#emit({ type: 'run-end', status: outcome });
+        return outcome;
+      }
+    }
+    this.#emit({ type: 'run-end', status: 'done' });
+    return 'done';
+  }
+
+  async #runStage(stage: Stage, signal: AbortSignal): Promise<RunOutcome> {
+    this.#emit({ type: 'stage-start', stage: stage.id });
+    const verified = await this.#reverify(stage, signal);
+    for (const step of stage.steps) {
+      const nodes = this.#nodesFor(stage, step);
+      const results = await mapLimit(nodes, this.#o.parallel ?? 5, (node) => this.#runStepOn(stage, step, node, verified, signal));
+      const outcomes = results.map((r) => (r.status === 'fulfilled' ? r.value : 'failed'));
+      if (signal.aborted || outcomes.includes('cancelled')) {
+        this.#emit({ type: 'stage-end', stage: stage.id, status: 'cancelled' });
+        return 'cancelled';
+      }
+      if (outcomes.includes('failed')) {
+        this.#emit({ type: 'stage-end', stage: stage.id, status: 'failed' });
+        return 'failed';
+      }
+    }
+    this.#emit({ type: 'stage-end', stage: stage.id, status: 'done' });
+    return 'done';
+  }
+
+  /** Steps recorded as done are probed again, all at once (bounded), instead of being run again. */
+  async #reverify(stage: Stage, signal: AbortSignal): Promise<Set<string>> {
+    const records = this.#o.store.steps();
+    const candidates: Array<{ step: Step; node: NodeSpec | null; key: string }> = [];
+    for (const step of stage.steps) {
+      for (const node of this.#nodesFor(stage, step)) {
+        const key = stepKey(stage.id, step.id, node?.name ?? null);
+        if (records[key]?.status === 'done') candidates.push({ step, node, key });
+      }
+    }
+    const verified = new Set<string>();
+    const results = await mapLimit(candidates, Math.max(this.#o.parallel ?? 5, 8), async (c) => {
+      const ok = await c.step.verify(this.#context(stage, c.step, c.node, signal));
+      if (ok) verified.add(c.key);
+      else this.#emit({ type: 'log', stage: stage.id, step: c.step.id, node: c.node?.name ?? null, line: 'recorded as done, but the check no longer passes: running it again' });
+    });
+    results.forEach((r, i) => {
+      if (r.status === 'rejected') {
+        const c = candidates[i]!;
+        this.#emit({ type: 'log', stage: stage.id, step: c.step.id, node: c.node?.name ?? null, line: `could not re-check (${(r.reason as Error).message}): running it again` });
+      }
+    });
+    return verified;
+  }
+
+  async #runStepOn(stage: Stage, step: Step, node: NodeSpec | null, verified: Set<string>, signal: AbortSignal): Promise<'done' | 'failed' | 'cancelled'> {
+    const where = node ? ` on ${node.name}` : '';
+    const nodeName = node?.name ?? null;
+    const key = stepKey(stage.id, step.id, nodeName);
+    const store = this.#o.store;
+    const started = Date.now();
+    const end = (status: 'done' | 'verified' | 'failed' | 'skipped' | 'cancelled', error?: string) =>
+      this.#emit({ type: 'step-end', stage: stage.id, step: step.id, node: nodeName, status, error, ms: Date.now() - started });
+
+    if (verified.has(key)) {
+      end('verified');
+      return 'done';
+    }
+    if (signal.aborted) return 'cancelled';
+    this.#emit({ type: 'step-start', stage: stage.id, step: step.id, node: nodeName, title: step.title });
+    const ctx = this.#context(stage, step, node, signal);
+    const previous = store.step(key);
+    try {
+      const skipReason = await step.skip?.(ctx);
+      if (skipReason) {
+        store.setStep(key, { status: 'skipped', startedAt: new Date(started).toISOString(), endedAt: new Date().toISOString(), skipReason, runs: previous?.runs ?? 0 });
+        ctx.log(`skipped: ${skipReason}`);
+        end('skipped');
+        return 'done';
+      }
+      if (step.needs) {
+        const checks = await step.needs(ctx);
+        this.#emit({ type: 'needs', stage: stage.id, step: step.id, node: nodeName, checks });
+        const missing = checks.filter((c) => !c.ok);
+        if (missing.length > 0) {
+          throw new Error(`prerequisites missing: ${missing.map((c) => `${c.what} (fix: ${c.fix})`).join('; ')}`);
+        }
+      }
+      const actions = await step.plan(ctx);
+      store.setStep(key, { status: 'running', startedAt: new Date(started).toISOString(), runs: (previous?.runs ?? 0) + 1 });
+      const outputs: Outputs = (step.run ? await step.run(ctx, actions) : await performActions(ctx, actions)) ?? {};
+      signal.throwIfAborted();
+      if (!(await step.verify(ctx))) throw new Error('the step finished but its check does not pass');
+      store.setStep(key, { status: 'done', startedAt: new Date(started).toISOString(), endedAt: new Date().toISOString(), outputs, runs: (previous?.runs ?? 0) + 1 });
+      end('done');
+      return 'done';
+    } catch (e) {
+      const cancelled = signal.aborted;
+      const cause = cancelled ? 'interrupted' : redact((e as Error).message ?? String(e), this.#o.secrets);
+      const error = `${stage.id}/${step.id}${where}: ${cause}`;
+      const rec = store.step(key);
+      store.setStep(key, { status: 'failed', startedAt: new Date(started).toISOString(), endedAt: new Date().toISOString(), error, runs: rec?.runs ?? previous?.runs ?? 0 });
+      end(cancelled ? 'cancelled' : 'failed', error);
+      return cancelled ? 'cancelled' : 'failed';
+    }
+  }
+}

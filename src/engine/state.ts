@@ -1,0 +1,257 @@
+// Saved progress: one file per cluster under the state directory, through conf (atomic writes, mode 0600).
+// It never holds a secret: join tokens are re-created, passwords are asked again.
+import Conf from 'conf';
+import { copyFileSync, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { homedir } from 'node:os';
+import { join } from 'node:path';
+import type { Json, StageId, StepRecord } from './types.ts';
+
+export const SCHEMA_VERSION = 2;
+
+export interface PinnedKey {
+  type: string;
+  fingerprint: string;
+  pinnedAt: string;
+}
+
+export interface StateData {
+  schemaVersion: number;
+  cluster: string;
+  /** Absolute path of the cluster file this progress belongs to. */
+  clusterFile?: string;
+  mode: 'real' | 'lab';
+  createdAt: string;
+  updatedAt: string;
+  hostKeys: Record<string, PinnedKey>;
+  steps: Record<string, StepRecord>;
+  /** The practice lab's simulated boards and cluster, so resume works in the lab too. */
+  lab?: Json;
+}
+
+export function defaultStateDir(): string {
+  if (process.env.BOARDKUBE_STATE_DIR) return process.env.BOARDKUBE_STATE_DIR;
+  const base = process.env.XDG_CONFIG_HOME || join(homedir(), '.config');
+  return join(base, 'boardkube');
+}
+
+export function stepKey(stage: StageId, step: string, node: string | null): string {
+  return `${stage}/${step}@${node ?? '-'}`;
+}
+
+export function parseStepKey(key: string): { stage: StageId; step: string; node: string | null } {
+  const m = /^([^/]+)\/([^@]+)@(.*)$/.exec(key);
+  if (!m) throw new Error(`bad step key ${key}`);
+  return { stage: m[1] as StageId, step: m[2]!, node: m[3] === '-' ? null : m[3]! };
+}
+
+/**
+ * Schema migrations, oldest first. Version 1 (boardkube 0.0.x) kept a flat list of finished step keys
+ * ("stage/step@node") and host keys as plain fingerprints.
+ */
+export function migrate(raw: Record<string, unknown>): StateData {
+  let data = raw;
+  const version = typeof data.schemaVersion === 'number' ? data.schemaVersion : 1;
+  if (version > SCHEMA_VERSION) {
+    throw new CorruptStateError('', `it was written by a newer boardkube (schema ${version}, this one reads up to ${SCHEMA_VERSION})`);
+  }
+  if (version < 2) {
+    const done = Array.isArray(data.done) ? (data.done as string[]) : [];
+    const at = typeof data.savedAt === 'string' ? data.savedAt : new Date(0).toISOString();
+    const steps: Record<string, StepRecord> = {};
+    for (const key of done) steps[key] = { status: 'done', startedAt: at, endedAt: at, runs: 1 };
+    const hostKeys: Record<string, PinnedKey> = {};
+    for (const [node, fp] of Object.entries((data.hostKeys as Record<string, string>) ?? {})) {
+      hostKeys[node] = { type: 'unknown', fingerprint: fp, pinnedAt: at };
+    }
+    data = {
+      schemaVersion: 2,
+      cluster: data.cluster,
+      clusterFile: data.clusterFile,
+      mode: data.lab ? 'lab' : 'real',
+      createdAt: at,
+      updatedAt: at,
+      hostKeys,
+      steps,
+    };
+  }
+  return data as unknown as StateData;
+}
+
+function fileSchemaVersion(path: string): number | undefined {
+  if (!existsSync(path)) return undefined;
+  const raw = JSON.parse(readFileSync(path, 'utf8')) as { schemaVersion?: number };
+  return raw.schemaVersion ?? 1;
+}
+
+export class CorruptStateError extends Error {
+  constructor(readonly path: string, readonly reason: string) {
+    super(`the saved progress ${path} cannot be read: ${reason}`);
+    this.name = 'CorruptStateError';
+  }
+}
+
+export interface StateSummary {
+  cluster: string;
+  path: string;
+  mode: 'real' | 'lab';
+  clusterFile?: string;
+  updatedAt: string;
+  done: number;
+  failed: number;
+  running: number;
+}
+
+export class StateStore {
+  readonly #conf: Conf<StateData>;
+  readonly path: string;
+
+  private constructor(conf: Conf<StateData>) {
+    this.#conf = conf;
+    this.path = conf.path;
+  }
+
+  static fileFor(stateDir: string, cluster: string): string {
+    return join(stateDir, `${cluster}.json`);
+  }
+
+  /** Opens (or creates) the progress of one cluster. Throws CorruptStateError rather than wiping anything. */
+  static open(stateDir: string, cluster: string, init: { mode: 'real' | 'lab'; clusterFile?: string }): StateStore {
+    const path = StateStore.fileFor(stateDir, cluster);
+    const now = new Date().toISOString();
+    let conf: Conf<StateData>;
+    try {
+      conf = new Conf<StateData>({
+        cwd: stateDir,
+        configName: cluster,
+        projectName: 'boardkube',
+        projectSuffix: '',
+        configFileMode: 0o600,
+        clearInvalidConfig: false,
+        accessPropertiesByDotNotation: false,
+        watch: false,
+        deserialize: (text) => migrate(JSON.parse(text) as Record<string, unknown>),
+        defaults: { schemaVersion: SCHEMA_VERSION, cluster, mode: init.mode, clusterFile: init.clusterFile, createdAt: now, updatedAt: now, hostKeys: {}, steps: {} },
+      });
+    } catch (e) {
+      if (e instanceof CorruptStateError) throw new CorruptStateError(path, e.reason);
+      throw new CorruptStateError(path, (e as Error).message);
+    }
+    const store = new StateStore(conf);
+    if (fileSchemaVersion(path) !== SCHEMA_VERSION) {
+      // Write once so a fresh or migrated file is on disk in the current schema, mode 0600.
+      store.#conf.set('schemaVersion', SCHEMA_VERSION);
+      store.touch();
+    }
+    if (init.clusterFile && store.#conf.get('clusterFile') !== init.clusterFile) store.#conf.set('clusterFile', init.clusterFile);
+    return store;
+  }
+
+  /** Keeps a copy of an unreadable progress file and starts fresh. Returns the copy's path. */
+  static startFresh(stateDir: string, cluster: string): string {
+    const path = StateStore.fileFor(stateDir, cluster);
+    const copy = `${path}.corrupt-${new Date().toISOString().replace(/[:.]/g, '-')}`;
+    copyFileSync(path, copy);
+    // Replace the bad file with an empty but valid one; the copy keeps what was there.
+    const conf = new Conf<Record<string, unknown>>({ cwd: stateDir, configName: cluster, projectName: 'boardkube', projectSuffix: '', configFileMode: 0o600, clearInvalidConfig: true, watch: false });
+    conf.clear();
+    return copy;
+  }
+
+  /** All saved clusters in a state directory, with a progress summary (unreadable files are listed as such). */
+  static list(stateDir: string): Array<StateSummary | { cluster: string; path: string; error: string }> {
+    if (!existsSync(stateDir)) return [];
+    const out: Array<StateSummary | { cluster: string; path: string; error: string }> = [];
+    for (const f of readdirSync(stateDir).sort()) {
+      if (!f.endsWith('.json')) continue;
+      const path = join(stateDir, f);
+      const cluster = f.slice(0, -5);
+      try {
+        if (!statSync(path).isFile()) continue;
+        const data = migrate(JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>);
+        const recs = Object.values(data.steps ?? {});
+        out.push({
+          cluster,
+          path,
+          mode: data.mode,
+          clusterFile: data.clusterFile,
+          updatedAt: data.updatedAt,
+          done: recs.filter((r) => r.status === 'done').length,
+          failed: recs.filter((r) => r.status === 'failed').length,
+          running: recs.filter((r) => r.status === 'running').length,
+        });
+      } catch (e) {
+        out.push({ cluster, path, error: (e as Error).message });
+      }
+    }
+    return out;
+  }
+
+  get data(): StateData {
+    return this.#conf.store;
+  }
+
+  get mode(): 'real' | 'lab' {
+    return this.#conf.get('mode');
+  }
+
+  setMode(mode: 'real' | 'lab'): void {
+    this.#conf.set('mode', mode);
+  }
+
+  step(key: string): StepRecord | undefined {
+    return this.#conf.get('steps')[key];
+  }
+
+  steps(): Record<string, StepRecord> {
+    return this.#conf.get('steps');
+  }
+
+  /** Saves one step's record (the whole file is rewritten atomically before this returns). */
+  setStep(key: string, record: StepRecord): void {
+    const steps = { ...this.#conf.get('steps'), [key]: record };
+    this.#conf.set({ steps, updatedAt: new Date().toISOString() });
+  }
+
+  /** Forgets the records of a stage (reset). */
+  clearStage(stage: StageId): number {
+    const steps = { ...this.#conf.get('steps') };
+    let n = 0;
+    for (const key of Object.keys(steps)) {
+      if (key.startsWith(`${stage}/`)) {
+        delete steps[key];
+        n++;
+      }
+    }
+    this.#conf.set({ steps, updatedAt: new Date().toISOString() });
+    return n;
+  }
+
+  hostKey(node: string): PinnedKey | undefined {
+    return this.#conf.get('hostKeys')[node];
+  }
+
+  pinHostKey(node: string, key: { type: string; fingerprint: string }): void {
+    const hostKeys = { ...this.#conf.get('hostKeys'), [node]: { ...key, pinnedAt: new Date().toISOString() } };
+    this.#conf.set({ hostKeys, updatedAt: new Date().toISOString() });
+  }
+
+  forgetHostKey(node: string): boolean {
+    const hostKeys = { ...this.#conf.get('hostKeys') };
+    const had = node in hostKeys;
+    delete hostKeys[node];
+    this.#conf.set({ hostKeys, updatedAt: new Date().toISOString() });
+    return had;
+  }
+
+  lab(): Json | undefined {
+    return this.#conf.get('lab');
+  }
+
+  setLab(lab: Json): void {
+    this.#conf.set({ lab, updatedAt: new Date().toISOString() });
+  }
+
+  touch(): void {
+    this.#conf.set('updatedAt', new Date().toISOString());
+  }
+}
