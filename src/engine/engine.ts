@@ -199,7 +199,11 @@ export class Engine {
 
   async #runStage(stage: Stage, signal: AbortSignal): Promise<RunOutcome> {
     this.#emit({ type: 'stage-start', stage: stage.id });
-    const verified = await this.#reverify(stage, signal);
+    const verified = new Set<string>();
+    for (const c of await this.#reverify(stage, signal)) {
+      if (c.ok) verified.add(stepKey(c.stage, c.step, c.node));
+      else this.#emit({ type: 'log', stage: stage.id, step: c.step, node: c.node, line: `recorded as done, but the check no longer passes${c.error ? ` (${c.error})` : ''}: running it again` });
+    }
     for (const step of stage.steps) {
       const nodes = this.#nodesFor(stage, step);
       const results = await mapLimit(nodes, this.#o.parallel ?? 5, (node) => this.#runStepOn(stage, step, node, verified, signal));
@@ -217,29 +221,28 @@ export class Engine {
     return 'done';
   }
 
+  /** Probes every step recorded as done in these stages, in parallel; changes nothing. */
+  async recheck(stages: readonly StageId[], signal: AbortSignal = new AbortController().signal): Promise<Array<{ stage: StageId; step: string; node: string | null; ok: boolean; error?: string }>> {
+    const results = await Promise.all(stages.map((id) => this.#reverify(this.stage(id), signal)));
+    return results.flat();
+  }
+
   /** Steps recorded as done are probed again, all at once (bounded), instead of being run again. */
-  async #reverify(stage: Stage, signal: AbortSignal): Promise<Set<string>> {
+  async #reverify(stage: Stage, signal: AbortSignal): Promise<Array<{ stage: StageId; step: string; node: string | null; ok: boolean; error?: string }>> {
     const records = this.#o.store.steps();
-    const candidates: Array<{ step: Step; node: NodeSpec | null; key: string }> = [];
+    const candidates: Array<{ step: Step; node: NodeSpec | null }> = [];
     for (const step of stage.steps) {
       for (const node of this.#nodesFor(stage, step)) {
-        const key = stepKey(stage.id, step.id, node?.name ?? null);
-        if (records[key]?.status === 'done') candidates.push({ step, node, key });
+        if (records[stepKey(stage.id, step.id, node?.name ?? null)]?.status === 'done') candidates.push({ step, node });
       }
     }
-    const verified = new Set<string>();
-    const results = await mapLimit(candidates, Math.max(this.#o.parallel ?? 5, 8), async (c) => {
-      const ok = await c.step.verify(this.#context(stage, c.step, c.node, signal));
-      if (ok) verified.add(c.key);
-      else this.#emit({ type: 'log', stage: stage.id, step: c.step.id, node: c.node?.name ?? null, line: 'recorded as done, but the check no longer passes: running it again' });
+    const results = await mapLimit(candidates, Math.max(this.#o.parallel ?? 5, 8), (c) => c.step.verify(this.#context(stage, c.step, c.node, signal)));
+    return results.map((r, i) => {
+      const c = candidates[i]!;
+      const base = { stage: stage.id, step: c.step.id, node: c.node?.name ?? null };
+      if (r.status === 'fulfilled') return { ...base, ok: r.value };
+      return { ...base, ok: false, error: redact((r.reason as Error).message ?? String(r.reason), this.#o.secrets) };
     });
-    results.forEach((r, i) => {
-      if (r.status === 'rejected') {
-        const c = candidates[i]!;
-        this.#emit({ type: 'log', stage: stage.id, step: c.step.id, node: c.node?.name ?? null, line: `could not re-check (${(r.reason as Error).message}): running it again` });
-      }
-    });
-    return verified;
   }
 
   async #runStepOn(stage: Stage, step: Step, node: NodeSpec | null, verified: Set<string>, signal: AbortSignal): Promise<'done' | 'failed' | 'cancelled'> {

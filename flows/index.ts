@@ -1,0 +1,15 @@
+// The journey, in order. A new stage: a folder under flows/ exporting a Stage, then one line here.
+import type { Stage } from '../src/engine/types.ts';
+import { configureStage } from './configure/index.ts';
+import { ciStage, controlPlaneStage, packagesStage, registryStage, ttlStage, webhookStage, workersStage } from './unavailable/index.ts';
+
+export const STAGES: readonly Stage[] = [
+  configureStage,
+  packagesStage,
+  controlPlaneStage,
+  workersStage,
+  ttlStage,
+  webhookStage,
+  registryStage,
+  ciStage,
+];

@@ -1,0 +1,15 @@
+// Stages of the journey that are not built yet. They are listed so the sidebar shows the whole way,
+// and refused (never shown as done) when selected.
+import type { Stage, StageId } from '../../src/engine/types.ts';
+
+function notYet(id: StageId, title: string, summary: string, requires: StageId[]): Stage {
+  return { id, title, summary, requires, unavailable: 'this stage is not available yet in this version of boardkube', steps: [] };
+}
+
+export const packagesStage = notYet('packages', 'Kubernetes packages', 'kubeadm, kubelet, kubectl and CRI-O at one pinned version on every board.', ['configure']);
+export const controlPlaneStage = notYet('control-plane', 'Control plane', '`kubeadm init` on the master with CRI-O, the pod network, and the admin kubeconfig.', ['packages']);
+export const workersStage = notYet('workers', 'Workers', '`kubeadm join` on every worker, in parallel, until all are Ready.', ['control-plane']);
+export const ttlStage = notYet('ttl', 'TTL after finished', 'Finished Jobs disappear on their own (no feature gate since 1.25).', ['control-plane']);
+export const webhookStage = notYet('webhook', 'Job TTL webhook', 'A mutating webhook that gives every Job a TTL.', ['ttl']);
+export const registryStage = notYet('registry', 'Registry', 'A registry signed by the cluster CA and trusted by every node.', ['workers']);
+export const ciStage = notYet('ci', 'CI on the cluster', 'A CI server and runner on the cluster, deploying with a scoped account.', ['registry']);

@@ -1,0 +1,74 @@
+// A session: one cluster file, its saved progress, the ports (real boards or practice lab), the engine and
+// the run log. The CLI and the wizard both start here, so they run the very same flows.
+import { STAGES } from '../../flows/index.ts';
+import type { ClusterSpec } from '../cluster/spec.ts';
+import { Engine } from '../engine/engine.ts';
+import { RunLog } from '../engine/runlog.ts';
+import { MemorySecrets } from '../engine/secrets.ts';
+import { StateStore } from '../engine/state.ts';
+import type { Ports, Secrets, StageId } from '../engine/types.ts';
+import type { HostKeyInfo } from '../ports/host.ts';
+import { makePorts } from './ports.ts';
+
+export interface SessionOptions {
+  cluster: ClusterSpec;
+  clusterFile?: string;
+  stateDir: string;
+  lab: boolean;
+  /** An existing cluster's kubeconfig: the add-on stages then work on it, and control-plane counts as done. */
+  kubeconfig?: string;
+  parallel?: number;
+  options?: Partial<Record<StageId, Record<string, unknown>>>;
+  secrets?: Secrets;
+  /** Lab faults to switch on: "node:fault". */
+  labFaults?: string[];
+  onHostKeyPinned?: (node: string, key: HostKeyInfo) => void;
+  /** Keep a run log (off for read-only commands such as status). */
+  log?: boolean;
+}
+
+export interface Session {
+  cluster: ClusterSpec;
+  store: StateStore;
+  ports: Ports;
+  engine: Engine;
+  secrets: Secrets;
+  log?: RunLog;
+  close(): Promise<void>;
+}
+
+export function openSession(o: SessionOptions): Session {
+  const store = StateStore.open(o.stateDir, o.cluster.name, { mode: o.lab ? 'lab' : 'real', clusterFile: o.clusterFile });
+  if (store.mode !== (o.lab ? 'lab' : 'real')) {
+    throw new Error(
+      `the saved progress of "${o.cluster.name}" (${store.path}) belongs to ${store.mode === 'lab' ? 'the practice lab' : 'real boards'}; ` +
+        `run ${store.mode === 'lab' ? 'with --lab' : 'without --lab'}, or give the cluster another name for a separate run`,
+    );
+  }
+  const secrets = o.secrets ?? new MemorySecrets();
+  const log = o.log === false ? undefined : new RunLog(o.stateDir, o.cluster.name, secrets);
+  const ports = makePorts({ cluster: o.cluster, store, secrets, lab: o.lab, kubeconfig: o.kubeconfig, stateDir: o.stateDir, labFaults: o.labFaults, onHostKeyPinned: o.onHostKeyPinned, log });
+  const engine = new Engine({
+    cluster: o.cluster,
+    stages: STAGES,
+    store,
+    ports,
+    secrets,
+    log,
+    parallel: o.parallel,
+    options: o.options,
+    assumeDone: o.kubeconfig ? ['control-plane'] : [],
+  });
+  return {
+    cluster: o.cluster,
+    store,
+    ports,
+    engine,
+    secrets,
+    log,
+    async close() {
+      await ports.close();
+      log?.close();
+    },
+  };
+}

@@ -1,0 +1,141 @@
+// Command-line parsing: one table of options, shared by every command, so --help and the parser agree.
+import { parseArgs } from 'node:util';
+import { InputError } from '../engine/types.ts';
+
+export const COMMANDS = ['wizard', 'init', 'plan', 'apply', 'status', 'reset'] as const;
+export type Command = (typeof COMMANDS)[number];
+
+const OPTIONS = {
+  file: { type: 'string', short: 'f' },
+  stage: { type: 'string', multiple: true },
+  skip: { type: 'string', multiple: true },
+  json: { type: 'boolean' },
+  yes: { type: 'boolean', short: 'y' },
+  lab: { type: 'boolean' },
+  'lab-fault': { type: 'string', multiple: true },
+  'state-dir': { type: 'string' },
+  parallel: { type: 'string' },
+  verify: { type: 'boolean' },
+  force: { type: 'boolean' },
+  kubeconfig: { type: 'string' },
+  node: { type: 'string', multiple: true },
+  device: { type: 'string' },
+  image: { type: 'string' },
+  set: { type: 'string', multiple: true },
+  'sudo-password-file': { type: 'string' },
+  'forget-host-key': { type: 'string', multiple: true },
+  help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean', short: 'V' },
+} as const;
+
+export interface Parsed {
+  command: Command;
+  file?: string;
+  stages: string[];
+  skip: string[];
+  json: boolean;
+  yes: boolean;
+  lab: boolean;
+  labFaults: string[];
+  stateDir?: string;
+  parallel?: number;
+  verify: boolean;
+  force: boolean;
+  kubeconfig?: string;
+  nodes: string[];
+  device?: string;
+  image?: string;
+  set: Record<string, string>;
+  sudoPasswordFile?: string;
+  forgetHostKeys: string[];
+  help: boolean;
+  version: boolean;
+}
+
+export function parseCommandLine(argv: string[]): Parsed {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
+  } catch (e) {
+    throw new InputError('arguments', (e as Error).message.replace(/^TypeError \[[A-Z_]+\]: /, ''), 'see `boardkube --help`');
+  }
+  const { values: v, positionals } = parsed;
+  const name = positionals[0] ?? 'wizard';
+  if (!(COMMANDS as readonly string[]).includes(name)) throw new InputError('command', `unknown command "${name}"`, `use one of: ${COMMANDS.filter((c) => c !== 'wizard').join(', ')} (or none for the wizard)`);
+  if (positionals.length > 1) throw new InputError('arguments', `unexpected "${positionals[1]}"`, 'see `boardkube --help`');
+  let parallel: number | undefined;
+  if (v.parallel !== undefined) {
+    parallel = Number(v.parallel);
+    if (!Number.isInteger(parallel) || parallel < 1 || parallel > 64) throw new InputError('--parallel', `"${v.parallel}" is not a number from 1 to 64`, 'e.g. --parallel 5');
+  }
+  const set: Record<string, string> = {};
+  for (const kv of v.set ?? []) {
+    const i = kv.indexOf('=');
+    if (i < 1) throw new InputError('--set', `"${kv}" is not NAME=VALUE`, 'e.g. --set account=readonly');
+    set[kv.slice(0, i)] = kv.slice(i + 1);
+  }
+  for (const f of v['lab-fault'] ?? []) {
+    if (!/^[^:]+:[a-z-]+$/.test(f)) throw new InputError('--lab-fault', `"${f}" is not NODE:FAULT`, 'e.g. --lab-fault n2-worker2:unreachable');
+  }
+  return {
+    command: name as Command,
+    file: v.file,
+    stages: v.stage ?? [],
+    skip: v.skip ?? [],
+    json: v.json ?? false,
+    yes: v.yes ?? false,
+    lab: v.lab ?? false,
+    labFaults: v['lab-fault'] ?? [],
+    stateDir: v['state-dir'],
+    parallel,
+    verify: v.verify ?? false,
+    force: v.force ?? false,
+    kubeconfig: v.kubeconfig,
+    nodes: v.node ?? [],
+    device: v.device,
+    image: v.image,
+    set,
+    sudoPasswordFile: v['sudo-password-file'],
+    forgetHostKeys: v['forget-host-key'] ?? [],
+    help: v.help ?? false,
+    version: v.version ?? false,
+  };
+}
+
+export const HELP = `boardkube: from a box of ODROID-N2 boards to a working Kubernetes cluster.
+
+Usage:
+  boardkube [-f cluster.yaml]          open the full-screen wizard (resumes saved progress)
+  boardkube --lab                      the wizard on the practice lab: simulated boards, no hardware
+  boardkube init [-f cluster.yaml]     write a commented cluster file (ODROID-N2, 1 master + 4 workers)
+  boardkube plan -f FILE [--stage S]... [--json]
+                                       show every action a run would perform, touching nothing
+  boardkube apply -f FILE [--stage S]... [--yes]
+                                       run the stages (all that are not done yet when no --stage)
+  boardkube status -f FILE [--verify] [--json]
+                                       saved progress per stage; --verify probes the boards again
+  boardkube reset -f FILE [--stage S]... [--forget-host-key NODE]...
+                                       forget saved progress (boards are not touched) or a pinned host key
+
+Stages, in order: flash, configure, packages, control-plane, workers, ttl, webhook, registry, ci, readonly
+
+Options:
+  -f, --file FILE          the cluster file (default ./cluster.yaml for init)
+  --stage S                only this stage (repeatable); --skip S leaves one out
+  --lab                    use the practice lab instead of real boards
+  --lab-fault NODE:FAULT   switch a lab fault on: unreachable, wrong-password, changed-host-key, slow,
+                           no-return-after-reboot, clock-skew, duplicate-machine-id
+  --kubeconfig PATH        an existing cluster for the add-on stages (ttl ... readonly)
+  --node NAME              flash: the node whose card is in the reader (repeatable)
+  --device DEV             flash: the card's device, e.g. /dev/sdb (you confirm it by name, or --yes)
+  --image PATH|URL         flash: an Arch Linux ARM tarball you already have (checked against its .md5)
+  --set NAME=VALUE         a stage option, e.g. --set account=readonly --set scope=view
+  --sudo-password-file F   sudo password for boards whose user is not root (file mode 0600)
+  --parallel N             boards worked on at once (default 5)
+  --state-dir DIR          where progress and logs live (default $BOARDKUBE_STATE_DIR or ~/.config/boardkube)
+  --json                   machine-readable output (plan, status)
+  -y, --yes                do not ask before changing anything
+  -h, --help               this help;  -V, --version  the version
+
+Exit codes: 0 done, 1 a step failed, 2 bad input (the message names the field), 130 interrupted.
+`;

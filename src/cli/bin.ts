@@ -1,0 +1,4 @@
+// Entry point of the `boardkube` command.
+import { main } from './main.ts';
+
+process.exitCode = await main(process.argv.slice(2));

@@ -1,0 +1,61 @@
+// A simulated board of the practice lab: its files, a few facts the stages look at, and the faults a
+// trainer can switch on. Saved with the progress, so a lab session resumes like a real one.
+import { createHash, randomBytes } from 'node:crypto';
+import type { Json } from '../engine/types.ts';
+
+export const LAB_FAULTS = {
+  unreachable: 'the board does not answer on the network',
+  'wrong-password': 'the board refuses the login and sudo password',
+  'changed-host-key': 'the board presents a different SSH host key (as after re-flashing)',
+  slow: 'every command takes five times as long',
+  'no-return-after-reboot': 'the board does not come back after a reboot',
+  'clock-skew': 'the board\'s clock is 3 hours behind',
+  'duplicate-machine-id': 'the board has the same machine-id as another board',
+} as const;
+export type LabFault = keyof typeof LAB_FAULTS;
+
+export interface LabBoardData {
+  node: string;
+  address: string;
+  hostKey: { type: string; fingerprint: string };
+  /** Fingerprint used when the changed-host-key fault is on. */
+  otherHostKey: { type: string; fingerprint: string };
+  faults: LabFault[];
+  files: Record<string, string>;
+  /** Free-form facts the stage simulators keep (kernel, packages, swap, ...). */
+  facts: Record<string, Json>;
+  /** Epoch ms until which the board is rebooting (0 = up). */
+  bootingUntil: number;
+}
+
+function fakeFingerprint(): string {
+  return `SHA256:${createHash('sha256').update(randomBytes(32)).digest('base64').replace(/=+$/, '')}`;
+}
+
+export function newLabBoard(node: string, address: string, board: { arch: string }): LabBoardData {
+  return {
+    node,
+    address,
+    hostKey: { type: 'ssh-ed25519', fingerprint: fakeFingerprint() },
+    otherHostKey: { type: 'ssh-ed25519', fingerprint: fakeFingerprint() },
+    faults: [],
+    files: {
+      '/etc/hostname': 'alarm\n',
+      '/etc/machine-id': '',
+      '/etc/os-release': 'NAME="Arch Linux ARM"\nID=archarm\nID_LIKE=arch\nPRETTY_NAME="Arch Linux ARM"\n',
+    },
+    facts: {
+      arch: board.arch,
+      kernel: '4.9.337-13-ARCH',
+      cgroup: 'tmpfs',
+      memoryMiB: 3700,
+      diskFreeMiB: 26000,
+      machineId: randomBytes(16).toString('hex'),
+    },
+    bootingUntil: 0,
+  };
+}
+
+export function isFaultName(name: string): name is LabFault {
+  return Object.hasOwn(LAB_FAULTS, name);
+}

@@ -1,0 +1,141 @@
+// A practice-lab board behind the Host port: same errors, same host-key rules, simulated commands.
+import { readFile, writeFile } from 'node:fs/promises';
+import { hostKeyChangedMessage } from '../engine/hostkeys.ts';
+import { HostError, type ExecOptions, type ExecResult, type Host, type HostKeyInfo, type HostKeyPolicy } from '../ports/host.ts';
+import type { LabBoardData } from './board.ts';
+import { simulate } from './commands.ts';
+
+export interface LabWorldHandle {
+  boards(): LabBoardData[];
+  /** Multiplier on simulated durations (0 = instant, 1 = realistic). */
+  speed: number;
+  persist(): void;
+}
+
+function sleep(ms: number, signal?: AbortSignal): Promise<void> {
+  return new Promise((resolve, reject) => {
+    if (signal?.aborted) return reject(new HostError('aborted', 'cancelled'));
+    const t = setTimeout(() => {
+      signal?.removeEventListener('abort', onAbort);
+      resolve();
+    }, ms);
+    const onAbort = () => {
+      clearTimeout(t);
+      reject(new HostError('aborted', 'cancelled'));
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
+  });
+}
+
+export class LabHost implements Host {
+  #connected = false;
+  #key: HostKeyInfo | undefined;
+
+  constructor(
+    readonly board: LabBoardData,
+    private readonly world: LabWorldHandle,
+    private readonly hostKeys: HostKeyPolicy,
+    private readonly user: string,
+  ) {}
+
+  get node(): string {
+    return this.board.node;
+  }
+
+  get address(): string {
+    return this.board.address;
+  }
+
+  #delay(ms: number, signal?: AbortSignal): Promise<void> {
+    const factor = this.board.faults.includes('slow') ? 5 : 1;
+    const total = ms * factor * this.world.speed;
+    return total > 0 ? sleep(total, signal) : Promise.resolve();
+  }
+
+  async connect(signal?: AbortSignal): Promise<void> {
+    if (this.#connected && this.board.bootingUntil === 0) return;
+    await this.#delay(150, signal);
+    if (this.board.faults.includes('unreachable') || Date.now() < this.board.bootingUntil) {
+      throw new HostError('unreachable', `cannot reach ${this.node} at ${this.address}:22 (no answer)`, 'is the board powered on and its network cable in, and is the address right? (practice lab: the "unreachable" fault is on)');
+    }
+    this.board.bootingUntil = 0;
+    const key = this.board.faults.includes('changed-host-key') ? this.board.otherHostKey : this.board.hostKey;
+    const verdict = this.hostKeys.check(this.node, key);
+    if (!verdict.ok) {
+      const { message, fix } = hostKeyChangedMessage(this.node, this.address, verdict.pinned, key.fingerprint);
+      throw new HostError('host-key-changed', message, fix);
+    }
+    if (verdict.firstUse) this.hostKeys.pin(this.node, key);
+    if (this.board.faults.includes('wrong-password')) {
+      throw new HostError('auth', `${this.node} refused the login as ${this.user}: Permission denied (publickey,password)`, 'check the user and key in the cluster file; for a card flashed by hand log in once as alarm/alarm (practice lab: the "wrong-password" fault is on)');
+    }
+    this.#key = key;
+    this.#connected = true;
+  }
+
+  async exec(command: string, opts: ExecOptions = {}): Promise<ExecResult> {
+    await this.connect(opts.signal);
+    const r = simulate(this.board, command, this.world.boards());
+    await this.#delay(r.ms ?? 50, opts.signal);
+    const stdout = r.stdout ?? '';
+    const stderr = r.stderr ?? '';
+    for (const line of stdout.split('\n').filter(Boolean)) opts.onStdout?.(line);
+    for (const line of stderr.split('\n').filter(Boolean)) opts.onStderr?.(line);
+    if (r.rebootMs !== undefined) {
+      this.board.bootingUntil = Date.now() + Math.max(1, r.rebootMs * this.world.speed);
+      this.#connected = false;
+    }
+    this.world.persist();
+    return { code: r.code ?? 0, stdout, stderr };
+  }
+
+  async writeFile(remotePath: string, content: string | Buffer, opts: { mode?: number; signal?: AbortSignal } = {}): Promise<void> {
+    await this.connect(opts.signal);
+    await this.#delay(40, opts.signal);
+    this.board.files[remotePath] = content.toString();
+    this.world.persist();
+  }
+
+  async readFile(remotePath: string, opts: { signal?: AbortSignal } = {}): Promise<Buffer> {
+    await this.connect(opts.signal);
+    const content = this.board.files[remotePath];
+    if (content === undefined) throw new Error(`${this.node}: ${remotePath}: No such file`);
+    return Buffer.from(content);
+  }
+
+  async upload(localPath: string, remotePath: string, opts: { mode?: number; signal?: AbortSignal } = {}): Promise<void> {
+    await this.writeFile(remotePath, await readFile(localPath), opts);
+  }
+
+  async download(remotePath: string, localPath: string, opts: { signal?: AbortSignal } = {}): Promise<void> {
+    await writeFile(localPath, await this.readFile(remotePath, opts), { mode: 0o600 });
+  }
+
+  async reconnect(opts: { timeoutMs: number; signal?: AbortSignal }): Promise<void> {
+    // Timeouts shrink with the lab's speed, so a fast lab fails as fast as it succeeds.
+    const deadline = Date.now() + opts.timeoutMs * Math.max(this.world.speed, 0.001);
+    this.#connected = false;
+    for (let wait = 50; ; wait = Math.min(wait * 2, 1000)) {
+      if (!this.board.faults.includes('no-return-after-reboot')) {
+        try {
+          await this.connect(opts.signal);
+          return;
+        } catch (e) {
+          if (!(e instanceof HostError) || e.kind !== 'unreachable') throw e;
+        }
+      }
+      if (Date.now() + wait > deadline) {
+        throw new HostError('timeout', `${this.node} did not come back within ${Math.round(opts.timeoutMs / 1000)} s after the reboot`, 'look at the board: is its LED on? A serial console shows whether the new kernel boots (practice lab: the "no-return-after-reboot" fault is on)');
+      }
+      await sleep(Math.max(1, wait * Math.min(1, this.world.speed || 0.02)), opts.signal);
+    }
+  }
+
+  hostKey(): HostKeyInfo | undefined {
+    return this.#key;
+  }
+
+  async close(): Promise<void> {
+    this.#connected = false;
+  }
+}
