@@ -1,0 +1,105 @@
+import { chmodSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { defaultCluster, type ClusterSpec } from '../src/cluster/spec.ts';
+import { validateCluster } from '../src/cluster/validate.ts';
+import { clusterYaml, loadClusterFile } from '../src/cluster/file.ts';
+import { findRelease, gateAdvice, DEFAULT_KUBERNETES_VERSION, RELEASES } from '../src/catalog/versions.ts';
+
+const dir = mkdtempSync(join(tmpdir(), 'bk-validate-'));
+const key = join(dir, 'id_ed25519');
+writeFileSync(key, 'not really a key, but a readable file', { mode: 0o600 });
+
+function good(): ClusterSpec {
+  return defaultCluster(key);
+}
+
+function problemsOf(mutate: (c: ClusterSpec & Record<string, any>) => void) {
+  const c = structuredClone(good()) as ClusterSpec & Record<string, any>;
+  mutate(c);
+  return validateCluster(c).problems;
+}
+
+describe('cluster file validation', () => {
+  it('accepts the default cluster', () => {
+    const r = validateCluster(good());
+    expect(r.problems).toEqual([]);
+    expect(r.spec?.nodes).toHaveLength(5);
+  });
+
+  const cases: Array<[string, (c: any) => void, string, RegExp]> = [
+    ['bad IPv4', (c) => (c.nodes[1].address = '192.168.1.300'), 'nodes[1].address', /not an IPv4 address/],
+    ['leading zero IPv4', (c) => (c.network.gateway = '192.168.01.1'), 'network.gateway', /not an IPv4 address/],
+    ['duplicate names', (c) => (c.nodes[2].name = 'n2-worker1'), 'nodes[2].name', /used twice/],
+    ['duplicate addresses', (c) => (c.nodes[3].address = '192.168.1.41'), 'nodes[3].address', /used twice/],
+    ['invalid hostname', (c) => (c.nodes[0].name = 'N2_Master'), 'nodes[0].name', /not a valid host name/],
+    ['pod/service overlap', (c) => (c.network.serviceSubnet = '10.244.128.0/17'), 'network.serviceSubnet', /overlaps the pod subnet/],
+    ['pod subnet overlaps LAN', (c) => (c.network.podSubnet = '192.168.0.0/16'), 'network.podSubnet', /overlaps the boards' LAN/],
+    ['service subnet overlaps LAN', (c) => (c.network.serviceSubnet = '192.168.1.0/24'), 'network.serviceSubnet', /overlaps the boards' LAN/],
+    ['no control plane', (c) => (c.nodes[0].role = 'worker'), 'nodes', /exactly one control-plane node, found 0/],
+    ['two control planes', (c) => (c.nodes[1].role = 'control-plane'), 'nodes', /exactly one control-plane node, found 2/],
+    ['version outside catalogue', (c) => (c.kubernetesVersion = '1.29.0'), 'kubernetesVersion', /not in the version catalogue/],
+    ['patch newer than pinned', (c) => (c.kubernetesVersion = '1.37.99'), 'kubernetesVersion', /not in the version catalogue/],
+    ['unknown board', (c) => (c.board = 'odroid-xu4'), 'board', /unknown board "odroid-xu4"/],
+    ['missing key file', (c) => (c.ssh.keyPath = join(dir, 'nope')), 'ssh.keyPath', /does not exist/],
+    ['address outside LAN', (c) => (c.nodes[4].address = '10.0.0.5'), 'nodes[4].address', /outside the LAN/],
+    ['wrong apiVersion', (c) => (c.apiVersion = 'v1'), 'apiVersion', /must be boardkube.dev\/v1alpha1/],
+  ];
+  for (const [name, mutate, field, message] of cases) {
+    it(`refuses ${name}, naming ${field} and a fix`, () => {
+      const problems = problemsOf(mutate);
+      const p = problems.find((x) => x.field === field);
+      expect(p, JSON.stringify(problems)).toBeDefined();
+      expect(p!.message).toMatch(message);
+      expect(p!.fix.length).toBeGreaterThan(5);
+    });
+  }
+
+  it('refuses an unreadable key file', () => {
+    if (process.getuid?.() === 0) {
+      // root reads everything; check as the "nobody" user would need another process, so use a directory instead
+      const problems = problemsOf((c) => (c.ssh.keyPath = dir));
+      expect(problems.find((p) => p.field === 'ssh.keyPath')?.message).toMatch(/is not a file/);
+      return;
+    }
+    const locked = join(dir, 'locked');
+    writeFileSync(locked, 'x');
+    chmodSync(locked, 0o000);
+    const problems = problemsOf((c) => (c.ssh.keyPath = locked));
+    expect(problems.find((p) => p.field === 'ssh.keyPath')?.message).toMatch(/cannot be read/);
+  });
+
+  it('round-trips through the commented YAML the inventory writes', () => {
+    const file = join(dir, 'cluster.yaml');
+    writeFileSync(file, clusterYaml(good()));
+    expect(loadClusterFile(file)).toEqual(good());
+  });
+
+  it('names the line of broken YAML', () => {
+    const file = join(dir, 'broken.yaml');
+    writeFileSync(file, 'name: [unclosed\n');
+    expect(() => loadClusterFile(file)).toThrow(/not valid YAML/);
+  });
+});
+
+describe('version catalogue', () => {
+  it('defaults to the newest pinned patch of 1.37', () => {
+    expect(DEFAULT_KUBERNETES_VERSION).toMatch(/^1\.37\.\d+$/);
+    expect(RELEASES.map((r) => r.minor)).toEqual(['1.35', '1.36', '1.37']);
+  });
+
+  it('matches CRI-O to the Kubernetes minor', () => {
+    for (const r of RELEASES) expect(r.crio).toBe(r.minor);
+  });
+
+  it('never passes the removed TTLAfterFinished gate to a current release', () => {
+    for (const r of RELEASES) expect(gateAdvice('TTLAfterFinished', r).kind).toBe('removed');
+  });
+
+  it('knows the gate was needed in the seed\'s days', () => {
+    const old = { ...findRelease('1.37')!, minor: '1.14' };
+    expect(gateAdvice('TTLAfterFinished', old)).toMatchObject({ kind: 'set', value: true });
+    expect(gateAdvice('TTLAfterFinished', { ...old, minor: '1.23' }).kind).toBe('default-on');
+  });
+});
