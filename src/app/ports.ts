@@ -56,8 +56,9 @@ function labPorts(o: PortsOptions): Ports {
   const board = findBoard(o.cluster.board)!;
   const world = LabWorld.open(o.cluster, board, o.store);
   for (const spec of o.labFaults ?? []) {
-    const [node, fault] = spec.split(':');
-    world.setFault(node ?? '', fault ?? '', true);
+    const [node = '', fault = ''] = spec.split(':');
+    if (fault === 'none') world.clearFaults(node);
+    else world.setFault(node, fault, true);
   }
   const keys = pinnedHostKeys(o.store, o.onHostKeyPinned);
   const hosts = cachedHosts((node) => new LabHost(world.board(node.name), world, keys, o.cluster.ssh.user));

@@ -54,6 +54,11 @@ export class LabWorld implements LabWorldHandle {
     this.persist();
   }
 
+  clearFaults(node: string): void {
+    this.board(node).faults = [];
+    this.persist();
+  }
+
   part(name: string): Json | undefined {
     return this.#parts[name];
   }
