@@ -1,0 +1,17 @@
+// npm run bench: one JSON line per metric, medians. Each benchmark lives in its own module beside this one.
+import type { Metric } from './stats.ts';
+
+const benches: Array<[string, () => Promise<Metric[]>]> = [
+  ['resume', async () => (await import('./resume.ts')).benchResume()],
+];
+
+let failed = false;
+for (const [name, run] of benches) {
+  try {
+    for (const m of await run()) process.stdout.write(`${JSON.stringify(m)}\n`);
+  } catch (e) {
+    failed = true;
+    process.stderr.write(`bench ${name} failed: ${(e as Error).message}\n`);
+  }
+}
+process.exitCode = failed ? 1 : 0;
