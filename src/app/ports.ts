@@ -6,6 +6,15 @@ import { pinnedHostKeys } from '../engine/hostkeys.ts';
 import type { RunLog } from '../engine/runlog.ts';
 import type { StateStore } from '../engine/state.ts';
 import type { Ports, Secrets } from '../engine/types.ts';
+import { LocalMachine } from '../adapters/local/local.ts';
+import { RealDisks } from '../adapters/disks/index.ts';
+import { loadCluster } from '../adapters/kube/cluster.ts';
+import { SshHost } from '../adapters/ssh/host.ts';
+import { expandHome } from '../util/paths.ts';
+import { ClusterError, type ClusterPort } from '../ports/cluster.ts';
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import { LabCluster } from '../lab/cluster.ts';
 import { LabHost } from '../lab/host.ts';
 import { LabWorld } from '../lab/world.ts';
 import type { Host, HostKeyInfo } from '../ports/host.ts';
@@ -62,13 +71,14 @@ function labPorts(o: PortsOptions): Ports {
   }
   const keys = pinnedHostKeys(o.store, o.onHostKeyPinned);
   const hosts = cachedHosts((node) => new LabHost(world.board(node.name), world, keys, o.cluster.ssh.user));
+  let labCluster: ClusterPort | undefined;
   return {
     mode: 'lab',
     host: (node) => hosts.get(node),
     local: labLocal,
     disks: { list: async () => [] } as unknown as Ports['disks'],
     async cluster() {
-      throw new Error('the practice lab has no cluster yet: the control-plane stage is not available yet');
+      return labCluster ??= openLabCluster(world, o.cluster);
     },
     async close() {
       await hosts.closeAll();
@@ -77,7 +87,55 @@ function labPorts(o: PortsOptions): Ports {
   };
 }
 
+/** The lab's cluster: what the control-plane stage would have built, saved with the lab's progress. */
+function openLabCluster(world: LabWorld, cluster: ClusterSpec): ClusterPort {
+  const saved = world.part('cluster');
+  const master = cluster.nodes.find((n) => n.role === 'control-plane');
+  const lab = saved
+    ? LabCluster.restore(saved)
+    : LabCluster.create({ server: `https://${master?.address ?? '192.168.1.40'}:6443`, clusterName: cluster.name, nodes: cluster.nodes.map((n) => ({ name: n.name, role: n.role })) });
+  world.attach('cluster', () => lab.snapshot());
+  world.persist();
+  return lab;
+}
+
+/** Where the control-plane stage keeps the admin kubeconfig it fetched from the master. */
+export function adminKubeconfigPath(stateDir: string, cluster: string): string {
+  return join(stateDir, cluster, 'admin.conf');
+}
+
 function realPorts(o: PortsOptions): Ports {
-  void o;
-  throw new Error('real boards are being wired');
+  const keys = pinnedHostKeys(o.store, o.onHostKeyPinned);
+  const sudoPassword = () => o.secrets.get('sudo-password');
+  const hosts = cachedHosts(
+    (node) =>
+      new SshHost({
+        node: node.name,
+        address: node.address,
+        port: o.cluster.ssh.port,
+        user: o.cluster.ssh.user,
+        privateKeyPath: expandHome(o.cluster.ssh.keyPath),
+        hostKeys: keys,
+        sudoPassword,
+        log: (line) => o.log?.write(`ssh@${node.name}`, line),
+      }),
+  );
+  let cluster: ClusterPort | undefined;
+  return {
+    mode: 'real',
+    host: (node) => hosts.get(node),
+    local: new LocalMachine({ sudoPassword, log: (line) => o.log?.write('local', line) }),
+    disks: new RealDisks(),
+    async cluster() {
+      if (cluster) return cluster;
+      const path = o.kubeconfig ?? adminKubeconfigPath(o.stateDir, o.cluster.name);
+      if (!existsSync(path)) {
+        throw new ClusterError('config', `there is no cluster to talk to yet (${path} does not exist)`, 'finish the control-plane stage, or name an existing cluster with --kubeconfig PATH');
+      }
+      return (cluster = loadCluster(path));
+    },
+    async close() {
+      await hosts.closeAll();
+    },
+  };
 }

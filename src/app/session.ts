@@ -57,7 +57,9 @@ export function openSession(o: SessionOptions): Session {
     log,
     parallel: o.parallel,
     options: o.options,
-    assumeDone: o.kubeconfig ? ['control-plane'] : [],
+    // An existing cluster (--kubeconfig) or the practice lab's simulated one stands in for the control-plane
+    // stage, so the add-on stages can run on it.
+    assumeDone: o.kubeconfig || o.lab ? ['control-plane'] : [],
   });
   return {
     cluster: o.cluster,
