@@ -1,7 +1,11 @@
+import { MAINLINE_BOOT_TXT } from './odroid-n2.ts';
 import type { BoardProfile } from './types.ts';
 
 // Raspberry Pi 4 on the aarch64 image: the firmware on the FAT partition boots U-Boot or the kernel itself,
-// so there is no raw bootloader write. The mainline kernel names the SD card mmcblk1, the tarball says mmcblk0.
+// so there is no raw bootloader write. The mainline kernel names the SD card mmcblk1, the tarball says mmcblk0
+// (ALARM's install steps: `sed -i 's/mmcblk0/mmcblk1/g' root/etc/fstab`); the flasher writes fstab by UUID anyway.
+// The console is the mini UART ttyS1 under the mainline kernel (archlinuxarm.org forum, 2023, a CM4 boot.txt with
+// console=ttyS1,115200). Layout: p1 FAT from the default first sector (1 MiB), 200 MiB.
 export const raspberryPi4: BoardProfile = {
   id: 'raspberry-pi-4',
   name: 'Raspberry Pi 4',
@@ -17,7 +21,8 @@ export const raspberryPi4: BoardProfile = {
   ],
   minCardMiB: 2048,
   bootloader: { package: 'raspberrypi-bootloader', writes: [] },
-  boot: { kind: 'boot.scr', console: 'ttyS1,115200n8', fdt: 'broadcom/bcm2711-rpi-4-b.dtb' },
+  boot: { kind: 'boot.scr', console: 'ttyS1,115200n8', fdt: 'broadcom/bcm2711-rpi-4-b.dtb', script: MAINLINE_BOOT_TXT },
+  tarballMustHave: [['boot/Image', 'boot/kernel8.img'], ['boot/dtbs/', 'boot/bcm2711-rpi-4-b.dtb']],
   kernelPackage: 'linux-aarch64',
   replacesKernels: [],
   rootDevice: '/dev/mmcblk1p2',

@@ -48,7 +48,19 @@ export interface BoardProfile {
     console: string;
     /** Device tree file of the mainline kernel. */
     fdt: string;
+    /**
+     * boot.txt template (U-Boot script) for the mainline kernel, compiled to boot.scr with
+     * `mkimage -A arm -O linux -T script -C none`. Placeholders: {{board}} {{console}} {{fdt}} {{bootPart}} {{rootPart}}.
+     */
+    script?: string;
+    /** Files the tarball's own (older) bootloader reads instead, kept as they are (e.g. the vendor U-Boot's boot.ini). */
+    legacyConfig?: string[];
   };
+  /**
+   * What a tarball for this board must contain (paths inside it, no leading slash; a trailing / means "a folder
+   * with something in it"). Each inner list is "one of these". Checked before anything is written.
+   */
+  tarballMustHave?: string[][];
   /** Kernel package that must end up installed on the board for current Kubernetes. */
   kernelPackage: string;
   /** Kernel packages that must be replaced (e.g. a vendor kernel too old for kubeadm). */
