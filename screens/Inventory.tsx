@@ -1,0 +1,273 @@
+// Inventory: board model, nodes and addresses, SSH key (found, or created on request), Kubernetes version
+// from the catalogue, subnets. Every keystroke goes to the controller, which validates with validateCluster:
+// the errors show inline, next to the field, as the user types.
+import { Box, Text, useInput } from 'ink';
+import { useRef, useState, type ReactElement } from 'react';
+import { BOARDS } from '../src/boards/index.ts';
+import { RELEASES } from '../src/catalog/versions.ts';
+import { WizardController, type DraftField, type WizardSnapshot } from '../src/app/wizard.ts';
+import type { Problem } from '../src/cluster/validate.ts';
+import { useController, useUi, useWizard } from './context.ts';
+import { T } from './components/T.tsx';
+import { fit, pad, tone } from './theme.ts';
+
+type Row =
+  | { kind: 'section'; label: string; field?: string }
+  | { kind: 'field'; field: DraftField; label: string }
+  | { kind: 'node'; index: number }
+  | { kind: 'action'; id: 'create-key' | 'add-node' | 'continue'; label: string };
+
+const NODE_COLS = ['name', 'role', 'address'] as const;
+
+export function inventoryRows(s: WizardSnapshot): Row[] {
+  const rows: Row[] = [
+    { kind: 'section', label: 'Cluster' },
+    { kind: 'field', field: 'name', label: 'Name' },
+    { kind: 'field', field: 'board', label: 'Board' },
+    { kind: 'field', field: 'kubernetesVersion', label: 'Kubernetes' },
+    { kind: 'section', label: 'Network' },
+    { kind: 'field', field: 'lan', label: "Boards' LAN" },
+    { kind: 'field', field: 'gateway', label: 'Gateway' },
+    { kind: 'field', field: 'dns', label: 'DNS' },
+    { kind: 'field', field: 'podSubnet', label: 'Pod subnet' },
+    { kind: 'field', field: 'serviceSubnet', label: 'Service subnet' },
+    { kind: 'section', label: 'SSH' },
+    { kind: 'field', field: 'sshUser', label: 'User' },
+    { kind: 'field', field: 'keyPath', label: 'Key' },
+  ];
+  if (!s.key.exists && s.draft.keyPath) rows.push({ kind: 'action', id: 'create-key', label: s.key.creating ? 'Creating an ed25519 key…' : 'Create an ed25519 key there (ssh-keygen)' });
+  rows.push({ kind: 'section', label: `Boards (${s.draft.nodes.length})`, field: 'nodes' });
+  s.draft.nodes.forEach((_, index) => rows.push({ kind: 'node', index }));
+  rows.push({ kind: 'action', id: 'add-node', label: '+ add a board' });
+  rows.push({ kind: 'action', id: 'continue', label: 'Continue: save the cluster file, go to the stages' });
+  return rows;
+}
+
+function isFocusable(r: Row): boolean {
+  return r.kind !== 'section';
+}
+
+function boardName(id: string): string {
+  return BOARDS.find((b) => b.id === id)?.name ?? id;
+}
+
+function versionLabel(v: string): string {
+  const newest = RELEASES[RELEASES.length - 1]!.patch;
+  return v === newest ? `${v} (newest)` : v;
+}
+
+function problemsOf(s: WizardSnapshot, r: Row): Problem[] {
+  if (r.kind === 'field') return s.problemsByField[r.field] ?? [];
+  if (r.kind === 'node') return NODE_COLS.flatMap((c) => s.problemsByField[`nodes.${r.index}.${c}`] ?? []);
+  if (r.kind === 'section' && r.field) return s.problemsByField[r.field] ?? [];
+  return [];
+}
+
+export function Inventory() {
+  const c = useController();
+  const s = useWizard();
+  const { colors, layout } = useUi();
+  const rows = inventoryRows(s);
+  // Focus lives in a ref so that keys arriving faster than the redraws all land on the right field.
+  const focusRef = useRef({ row: 1, col: 0 });
+  const [, redraw] = useState(0);
+  const setFocus = (row: number, col = focusRef.current.col) => {
+    focusRef.current = { row, col };
+    redraw((n) => n + 1);
+  };
+  const resolveFocus = (rs: Row[]) => {
+    const fs = rs.map((r, i) => (isFocusable(r) ? i : -1)).filter((i) => i >= 0);
+    const f = focusRef.current.row;
+    const idx = fs.includes(f) ? f : (fs.find((i) => i > f) ?? fs[fs.length - 1]!);
+    return { fs, idx, row: rs[idx]!, col: focusRef.current.col };
+  };
+  const fIndex = resolveFocus(rows).idx;
+  const col = focusRef.current.col;
+
+  useInput(
+    (input, key) => {
+      if (key.ctrl && input === 'c') return;
+      const snap = c.getSnapshot();
+      const rs = inventoryRows(snap);
+      const { fs, idx, row, col } = resolveFocus(rs);
+      const field: DraftField | undefined = row.kind === 'field' ? row.field : row.kind === 'node' ? (`nodes.${row.index}.${NODE_COLS[col]}` as DraftField) : undefined;
+      const moveRow = (dir: 1 | -1) => setFocus(fs[Math.max(0, Math.min(fs.length - 1, fs.indexOf(idx) + dir))]!);
+      const tab = (dir: 1 | -1) => {
+        if (row.kind === 'node' && col + dir >= 0 && col + dir < NODE_COLS.length) return setFocus(idx, col + dir);
+        setFocus(fs[Math.max(0, Math.min(fs.length - 1, fs.indexOf(idx) + dir))]!, dir === 1 ? 0 : NODE_COLS.length - 1);
+      };
+      if (key.escape) return c.showScreen(snap.draftIsOpenCluster && snap.cluster ? 'stage' : 'welcome');
+      if (key.ctrl && input === 'n') {
+        void c.addNode();
+        return setFocus(rs.findIndex((r) => r.kind === 'action' && r.id === 'add-node'), 0);
+      }
+      if (key.ctrl && input === 'd') {
+        if (row.kind === 'node') void c.removeNode(row.index);
+        return;
+      }
+      if (key.upArrow) return moveRow(-1);
+      if (key.downArrow) return moveRow(1);
+      if (key.tab) return tab(key.shift ? -1 : 1);
+      if (key.return) {
+        if (row.kind !== 'action') return tab(1);
+        if (row.id === 'create-key') return void c.createKey();
+        if (row.id === 'add-node') {
+          void c.addNode();
+          return setFocus(idx + 1, 0);
+        }
+        void c.submitInventory().then((ok) => {
+          if (ok) return;
+          // Jump to the first field with a problem.
+          const after = c.getSnapshot();
+          const r2 = inventoryRows(after);
+          const bad = r2.findIndex((r) => isFocusable(r) && problemsOf(after, r).length > 0);
+          if (bad >= 0) setFocus(bad, 0);
+        });
+        return;
+      }
+      if (!field) return;
+      const choice = WizardController.isChoiceField(field);
+      if (key.leftArrow || key.rightArrow) {
+        if (choice) return void c.cycleField(field, key.leftArrow ? -1 : 1);
+        if (row.kind === 'node') return setFocus(idx, Math.max(0, Math.min(NODE_COLS.length - 1, col + (key.leftArrow ? -1 : 1))));
+        return;
+      }
+      if (choice) {
+        if (input === ' ') void c.cycleField(field, 1);
+        return;
+      }
+      const value = c.getField(field);
+      if (key.backspace || key.delete) return void c.setField(field, value.slice(0, -1));
+      if (key.ctrl && input === 'u') return void c.setField(field, '');
+      if (key.ctrl || key.meta) return;
+      const text = input.replace(/[\r\n\t\x00-\x1f\x7f]/g, '');
+      if (text) void c.setField(field, value + text);
+    },
+    { isActive: s.screen === 'inventory' && !s.dialog },
+  );
+
+  const w = layout.main;
+  const LABEL = 16;
+  const lines: Array<{ el: ReactElement; row: number }> = [];
+  rows.forEach((r, i) => {
+    const focused = i === fIndex;
+    const probs = problemsOf(s, r);
+    const mark = focused ? '› ' : '  ';
+    if (r.kind === 'section') {
+      lines.push({
+        row: i,
+        el: (
+          <Text key={`s${i}`} bold wrap="truncate-end">
+            {r.label}
+            {probs.length > 0 ? <Text {...tone('bad', colors)} bold={false}>{fit(`  ✗ ${probs[0]!.message}`, Math.max(0, w - r.label.length))}</Text> : null}
+          </Text>
+        ),
+      });
+    } else if (r.kind === 'field') {
+      const raw = c.getField(r.field);
+      const choice = WizardController.isChoiceField(r.field);
+      let shown = r.field === 'board' ? boardName(raw) : r.field === 'kubernetesVersion' ? versionLabel(raw) : raw;
+      if (choice && focused) shown = `‹ ${shown} ›`;
+      else if (focused) shown = `${shown}▌`;
+      let status = '';
+      let st: 'ok' | 'bad' | 'muted' = 'muted';
+      if (r.field === 'keyPath') {
+        if (s.key.creating) status = '  creating…';
+        else if (s.key.exists) [status, st] = [s.key.created ? '  ✓ created' : '  ✓ found', 'ok'];
+        else if (s.key.error) [status, st] = [`  ✗ ${s.key.error}`, 'bad'];
+      }
+      if (probs.length > 0 && !focused) [status, st] = [`  ✗ ${probs[0]!.message}`, 'bad'];
+      const valueWidth = Math.max(4, w - 2 - LABEL - (status ? Math.min(status.length, Math.max(8, w - 2 - LABEL - shown.length)) : 0));
+      lines.push({
+        row: i,
+        el: (
+          <Text key={`f${i}`} wrap="truncate-end" bold={focused}>
+            {mark}
+            {pad(r.label, LABEL)}
+            {fit(shown, valueWidth)}
+            <Text {...tone(st, colors)} bold={false}>
+              {fit(status, Math.max(0, w - 2 - LABEL - Math.min(shown.length, valueWidth)))}
+            </Text>
+          </Text>
+        ),
+      });
+    } else if (r.kind === 'node') {
+      const n = s.draft.nodes[r.index]!;
+      const cell = (k: (typeof NODE_COLS)[number], width: number) => {
+        const v = k === 'role' ? n.role : n[k];
+        const on = focused && NODE_COLS[col] === k;
+        const text = on ? (k === 'role' ? `‹${v}›` : `[${v}▌]`) : ` ${v} `;
+        return <Text bold={on} {...tone(s.problemsByField[`nodes.${r.index}.${k}`] ? 'bad' : undefined, colors)}>{pad(text, width)}</Text>;
+      };
+      lines.push({
+        row: i,
+        el: (
+          <Text key={`n${i}`} wrap="truncate-end">
+            {mark}
+            {cell('name', 15)}
+            {cell('role', 16)}
+            {cell('address', 17)}
+            {!focused && probs.length > 0 ? <Text {...tone('bad', colors)}>✗</Text> : null}
+          </Text>
+        ),
+      });
+    } else {
+      lines.push({
+        row: i,
+        el: (
+          <Text key={`a${i}`} wrap="truncate-end" bold={focused} inverse={colors && focused} {...tone(r.id === 'continue' ? 'accent' : undefined, colors)}>
+            {mark}
+            {fit(r.label, w - 2)}
+          </Text>
+        ),
+      });
+    }
+    // The focused row's problems, in full, right under it.
+    if (focused && r.kind !== 'section') {
+      for (const [k, p] of probs.entries()) {
+        lines.push({
+          row: i,
+          el: (
+            <Box key={`p${i}-${k}`} flexDirection="column" paddingLeft={4} width={w}>
+              <T tone="bad" wrap>{`✗ ${p.field}: ${p.message}`}</T>
+              <T tone="muted" wrap>{`fix: ${p.fix}`}</T>
+            </Box>
+          ),
+        });
+      }
+      if (r.kind === 'field' && r.field === 'keyPath' && s.key.error) {
+        lines.push({ row: i, el: <Box key="keyerr" paddingLeft={4} width={w}><T tone="bad" wrap>{s.key.error}</T></Box> });
+      }
+    }
+  });
+
+  const count = s.problems.length;
+  const headerRows = 2;
+  const height = Math.max(3, layout.body - headerRows);
+  // Focused problems wrap onto several lines: count them generously when scrolling.
+  const weight = (l: { el: ReactElement }) => (l.el.type === Box ? 4 : 1);
+  const focusLine = lines.findIndex((l) => l.row === fIndex);
+  let start = 0;
+  let used = 0;
+  for (let i = focusLine; i >= 0; i--) {
+    used += weight(lines[i]!);
+    if (used > Math.floor(height / 2)) break;
+    start = i;
+  }
+  let total = 0;
+  const visible: ReactElement[] = [];
+  for (let i = start; i < lines.length; i++) {
+    total += weight(lines[i]!);
+    if (total > height && i > focusLine + 3) break;
+    visible.push(lines[i]!.el);
+  }
+  return (
+    <Box flexDirection="column" width={w} height={layout.body} overflow="hidden">
+      <T bold tone="accent">{`Inventory: your boards and how they are wired${s.draftIsOpenCluster ? '' : ' (new cluster)'}`}</T>
+      <T tone={count ? 'bad' : 'ok'}>
+        {s.error ? `✗ ${s.error.message}` : count ? `✗ ${count} problem${count > 1 ? 's' : ''} to fix before you continue` : '✓ looks right: Continue saves the cluster file'}
+      </T>
+      {visible}
+    </Box>
+  );
+}

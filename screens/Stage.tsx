@@ -1,0 +1,239 @@
+// A stage: its steps × boards with status, progress, errors with their fix, the log of one board, and
+// "show commands" (c) for the selected step's plan. Run with Enter (the same key retries after a failure).
+import { Box, Text, useInput } from 'ink';
+import { useEffect, useState, type ReactElement } from 'react';
+import type { StepCell, WizardSnapshot } from '../src/app/wizard.ts';
+import { STAGE_IDS } from '../src/engine/types.ts';
+import { useController, useUi, useWizard } from './context.ts';
+import { CommandsView, commandLines } from './components/CommandsView.tsx';
+import { LogPane } from './components/LogPane.tsx';
+import { connectivityLines } from './Connectivity.tsx';
+import { CELL_TONE, CELL_WORD, GLYPH, fit, pad, stageWord, tone } from './theme.ts';
+import { seconds, shortNames, wrapLines } from './text.ts';
+
+export function stageProgress(s: WizardSnapshot): { done: number; total: number } {
+  let done = 0;
+  let total = 0;
+  for (const st of s.steps)
+    for (const c of st.cells) {
+      total++;
+      if (c.status === 'done' || c.status === 'verified' || c.status === 'skipped') done++;
+    }
+  return { done, total };
+}
+
+function cellText(c: StepCell | undefined, width: number): string {
+  if (!c) return pad('', width);
+  const word = c.status === 'running' && c.progress?.total ? `${c.progress.done ?? 0}/${c.progress.total}` : CELL_WORD[c.status];
+  return pad(width >= 4 ? `${GLYPH[c.status]} ${word}` : GLYPH[c.status], width);
+}
+
+export function StageScreen() {
+  const c = useController();
+  const s = useWizard();
+  const { colors, layout } = useUi();
+  const [logScroll, setLogScroll] = useState(0);
+  const [cmdScroll, setCmdScroll] = useState(0);
+  const [, tick] = useState(0);
+  const running = s.run.state === 'running' || s.run.state === 'cancelling';
+  useEffect(() => setLogScroll(0), [s.logHost]);
+  useEffect(() => setCmdScroll(0), [s.commands?.step, s.commands?.stage]);
+  useEffect(() => {
+    if (!running) return;
+    const t = setInterval(() => tick((n) => n + 1), 1000);
+    return () => clearInterval(t);
+  }, [running]);
+
+  const w = layout.main;
+  const H = layout.body;
+  const stage = s.stages.find((x) => x.id === s.currentStage)!;
+  const unavailable = stage.status === 'unavailable';
+
+  useInput(
+    (input, key) => {
+      if (key.ctrl) return;
+      const snap = c.getSnapshot();
+      const running = snap.run.state === 'running' || snap.run.state === 'cancelling';
+      if (snap.commands) {
+        const max = Math.max(0, commandLines(snap.commands).length - 1);
+        if (key.escape || input === 'c') c.hideCommands();
+        else if (key.upArrow) setCmdScroll((v) => Math.max(0, v - 1));
+        else if (key.downArrow) setCmdScroll((v) => Math.min(max, v + 1));
+        else if (key.pageUp) setCmdScroll((v) => Math.max(0, v - (H - 4)));
+        else if (key.pageDown) setCmdScroll((v) => Math.min(max, v + (H - 4)));
+        return;
+      }
+      if (input === 'q') return c.interrupt();
+      if (key.tab) return c.cycleLogHost(key.shift ? -1 : 1);
+      if (key.pageUp) return setLogScroll((v) => v + 5);
+      if (key.pageDown) return setLogScroll((v) => Math.max(0, v - 5));
+      if (key.end) return setLogScroll(0);
+      if (key.upArrow) return c.selectStep(c.getSnapshot().selectedStep - 1);
+      if (key.downArrow) return c.selectStep(c.getSnapshot().selectedStep + 1);
+      if (input === 'c') return void c.showCommands();
+      if (running) return;
+      if (key.leftArrow) return c.moveStage(-1);
+      if (key.rightArrow) return c.moveStage(1);
+      if (/^[0-9]$/.test(input)) return c.selectStage(STAGE_IDS[(Number(input) + 9) % 10]!);
+      if (key.return || input === 'r') return void c.runStage();
+      if (input === 'v') return void c.reverify();
+      if (input === 'i') return c.editInventory();
+      if (input === 's') return c.showScreen('summary');
+    },
+    { isActive: s.screen === 'stage' && !s.dialog },
+  );
+
+  const top: ReactElement[] = [];
+  const word = stageWord(stage.status, running && s.run.stages.includes(stage.id));
+  top.push(
+    <Text key="title" wrap="truncate-end">
+      <Text bold {...tone('accent', colors)}>
+        {fit(`${stage.id}: ${stage.title}`, Math.max(10, w - 20))}
+      </Text>
+      <Text {...tone(word.tone, colors)}>{`  ${word.glyph} ${word.word}`}</Text>
+    </Text>,
+  );
+  if (unavailable) {
+    const lines = [
+      ...wrapLines(stage.summary || 'This stage is part of the journey.', w, 3),
+      '',
+      ...wrapLines(`This stage is not available yet in this version of boardkube. It is listed so you can see the whole way; it is never marked done.`, w, 4),
+      '',
+      ...wrapLines(stage.requires.length ? `It comes after: ${stage.requires.join(', ')}.` : '', w, 2),
+    ];
+    return (
+      <Box flexDirection="column" width={w} height={H} overflow="hidden">
+        {top}
+        {lines.map((l, i) => (
+          <Text key={i} wrap="truncate-end" {...tone(i > 3 ? 'muted' : undefined, colors)}>
+            {l || ' '}
+          </Text>
+        ))}
+      </Box>
+    );
+  }
+
+  // Run status line with progress.
+  const { done, total } = stageProgress(s);
+  const barW = Math.max(5, Math.min(20, w - 40));
+  const filled = total ? Math.round((done / total) * barW) : 0;
+  const bar = `${'█'.repeat(filled)}${'░'.repeat(barW - filled)}`;
+  const elapsed = s.run.startedAt ? seconds((s.run.endedAt ?? Date.now()) - s.run.startedAt) : '';
+  const inRun = s.run.stages.includes(stage.id);
+  const statusText =
+    s.run.state === 'running' && inRun
+      ? `${s.run.reverify ? 're-checking' : 'running'} ${elapsed}`
+      : s.run.state === 'cancelling'
+        ? 'stopping: cancelling the running step…'
+        : s.run.state === 'cancelled' && inRun
+          ? 'stopped: progress saved; Enter runs it again'
+          : s.run.state === 'failed' && (inRun || s.run.stages.length === 0)
+            ? 'failed: Enter retries'
+            : s.run.state === 'done' && inRun
+              ? s.run.reverify
+                ? 'checked again: still done'
+                : `done in ${elapsed}`
+              : stage.status === 'done'
+                ? 'done: Enter checks it again'
+                : 'Enter runs this stage';
+  const stTone = s.run.state === 'failed' ? 'bad' : s.run.state === 'cancelled' || s.run.state === 'cancelling' ? 'warn' : s.run.state === 'done' ? 'ok' : 'accent';
+  top.push(
+    <Text key="status" wrap="truncate-end">
+      {`${bar} ${done}/${total}  `}
+      <Text {...tone(stTone, colors)}>{fit(statusText, Math.max(0, w - barW - 8 - String(total).length * 2))}</Text>
+    </Text>,
+  );
+  const errLines: string[] = [];
+  if (s.run.error && (inRun || s.run.stages.length === 0)) {
+    errLines.push(...wrapLines(`✗ ${s.run.error}`, w, 3));
+    if (s.run.fix) errLines.push(...wrapLines(`fix: ${s.run.fix}`, w, 2));
+  }
+  if (s.notice) errLines.push(...wrapLines(s.notice, w, 2));
+  errLines.forEach((l, i) =>
+    top.push(
+      <Text key={`e${i}`} wrap="truncate-end" {...tone(l.startsWith('✗') ? 'bad' : l.startsWith('fix:') ? 'warn' : 'info', colors)}>
+        {l}
+      </Text>,
+    ),
+  );
+
+  if (s.commands) {
+    const h = H - top.length;
+    return (
+      <Box flexDirection="column" width={w} height={H} overflow="hidden">
+        {top}
+        <CommandsView cv={s.commands} height={h} width={w} scroll={cmdScroll} />
+      </Box>
+    );
+  }
+
+  // Connectivity (configure's first step) and the steps × boards grid.
+  const connect = stage.id === 'configure' ? s.steps.find((x) => x.id === 'connect') : undefined;
+  const mid: ReactElement[] = [];
+  if (connect) mid.push(...connectivityLines(s, connect, w, colors));
+  const nodes = s.cluster?.nodes.map((n) => n.name) ?? [];
+  const short = shortNames(nodes);
+  const stepW = Math.min(16, Math.max(8, ...s.steps.map((x) => x.id.length + 3)));
+  const cw = nodes.length ? Math.max(2, Math.floor((w - stepW) / nodes.length)) : w - stepW;
+  if (s.steps.length > 0 && !(connect && s.steps.length === 1)) {
+    mid.push(
+      <Text key="gh" bold wrap="truncate-end">
+        {pad('Step', stepW)}
+        {short.map((n) => pad(n, cw)).join('')}
+      </Text>,
+    );
+  }
+  s.steps.forEach((st, i) => {
+    if (connect && s.steps.length === 1) return;
+    const sel = i === s.selectedStep;
+    const perNode = !(st.cells.length === 1 && st.cells[0]!.node === null);
+    mid.push(
+      <Text key={`g${st.id}`} wrap="truncate-end" bold={sel}>
+        {pad(`${sel ? '›' : ' '} ${st.id}`, stepW)}
+        {perNode ? (
+          nodes.map((n) => {
+            const cell = st.cells.find((x) => x.node === n);
+            return (
+              <Text key={n} bold={false} {...tone(cell ? CELL_TONE[cell.status] : 'muted', colors)}>
+                {cellText(cell, cw)}
+              </Text>
+            );
+          })
+        ) : (
+          <Text bold={false} {...tone(CELL_TONE[st.cells[0]!.status], colors)}>
+            {fit(`${cellText(st.cells[0], 10).trim()} (once, for the whole cluster)`, w - stepW)}
+          </Text>
+        )}
+      </Text>,
+    );
+  });
+  if (s.steps.length === 0) mid.push(<Text key="nosteps">{fit('This stage has no steps here.', w)}</Text>);
+  // The selected step: what it is for, and each failing board with the fix.
+  const sel = s.steps[s.selectedStep];
+  const detail: string[] = [];
+  if (sel) {
+    detail.push(...wrapLines(`${sel.title}: ${sel.explain}`, w, 2));
+    const failed = sel.cells.filter((x) => x.status === 'failed' || x.failedChecks?.length);
+    for (const f of failed.slice(0, 2)) {
+      const msg = f.failedChecks?.length ? f.failedChecks.map((k) => `${k.what} (fix: ${k.fix})`).join('; ') : (f.error ?? 'failed');
+      detail.push(...wrapLines(`✗ ${f.node ?? 'cluster'}: ${msg.replace(/^[a-z-]+\/[a-z-]+( on \S+)?: /, '')}`, w, 2));
+      if (f.fix) detail.push(...wrapLines(`fix: ${f.fix}`, w, 2));
+    }
+    if (failed.length > 2) detail.push(`… and ${failed.length - 2} more boards failed (see their logs: Tab)`);
+  }
+  const logH = H - top.length - mid.length - detail.length;
+  const detailShown = logH >= 4 ? detail : detail.slice(0, Math.max(0, detail.length - (4 - logH)));
+  const finalLogH = H - top.length - mid.length - detailShown.length;
+  return (
+    <Box flexDirection="column" width={w} height={H} overflow="hidden">
+      {top}
+      {mid}
+      {detailShown.map((l, i) => (
+        <Text key={`d${i}`} wrap="truncate-end" {...tone(l.startsWith('✗') ? 'bad' : l.startsWith('fix:') ? 'warn' : 'muted', colors)}>
+          {l}
+        </Text>
+      ))}
+      <LogPane height={finalLogH} width={w} scroll={logScroll} />
+    </Box>
+  );
+}
