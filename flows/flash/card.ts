@@ -309,7 +309,7 @@ export function bootConfigOps(card: Card): DiskOp[] {
       device: card.device,
       partition: card.bootPart.path,
       sourceDir: stage,
-      argv: ['sh', '-c', `MTOOLS_SKIP_CHECK=1 mcopy -b -s -p -m -Q -D o -i ${card.bootPart.path} ${stage}/* ::/`],
+      argv: ['sh', '-c', `MTOOLS_SKIP_CHECK=1 mcopy -s -p -m -Q -D o -i ${card.bootPart.path} ${stage}/* ::/`],
       describe: `copy the boot files onto the boot partition ${card.bootPart.path} with mtools (no mount needed)`,
     },
     { op: 'clear-dir', device: card.device, path: stage, argv: ['find', stage, '-mindepth', '1', '-delete'], describe: `empty ${stage} on the root filesystem: the boot partition is mounted over it on the board (ALARM's "mv root/boot/* boot")` },
