@@ -1,11 +1,24 @@
-// The configure stage: first boot over SSH. Steps run on every board in parallel.
+// The configure stage: first boot over SSH. Steps run on every board in parallel, in this order:
+// - resources first: a card too small fails in a second, not half-way through the upgrade;
+// - identity, time and machine-id before pacman: a board whose clock is in 1970 fails pacman's signature checks,
+//   and a new machine-id takes full effect at the kernel step's reboot;
+// - the kernel after the upgrade (the upgrade may replace the running kernel's modules: the reboot fixes that);
+// - modules and sysctls after the reboot, so modprobe loads the new kernel's modules.
 import type { Stage } from '../../src/engine/types.ts';
 import { connectStep } from './connect.ts';
+import { identityStep } from './identity.ts';
+import { kernelSettingsStep } from './kernel-settings.ts';
+import { kernelStep } from './kernel.ts';
+import { machineIdStep } from './machine-id.ts';
+import { pacmanKeysStep, upgradeStep } from './pacman.ts';
+import { resourcesStep } from './resources.ts';
+import { swapStep } from './swap.ts';
+import { timeStep } from './time.ts';
 
 export const configureStage: Stage = {
   id: 'configure',
   title: 'Configure the boards',
-  summary: 'Reach every board over SSH and prepare it for Kubernetes.',
+  summary: 'Reach every board over SSH and prepare it for Kubernetes: keys, upgrade, mainline kernel, names, time, swap, modules.',
   requires: [],
-  steps: [connectStep],
+  steps: [connectStep, resourcesStep, identityStep, timeStep, machineIdStep, pacmanKeysStep, upgradeStep, kernelStep, swapStep, kernelSettingsStep],
 };
