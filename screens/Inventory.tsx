@@ -254,6 +254,16 @@ export function Inventory() {
     if (used > Math.floor(height / 2)) break;
     start = i;
   }
+  // Near the end, fill the window instead of leaving it half empty.
+  let tail = 0;
+  for (let i = lines.length - 1; i >= 0; i--) {
+    tail += weight(lines[i]!);
+    if (tail > height) {
+      start = Math.min(start, i + 1);
+      break;
+    }
+    if (i === 0) start = 0;
+  }
   let total = 0;
   const visible: ReactElement[] = [];
   for (let i = start; i < lines.length; i++) {

@@ -55,7 +55,7 @@ export function StageScreen() {
       const snap = c.getSnapshot();
       const running = snap.run.state === 'running' || snap.run.state === 'cancelling';
       if (snap.commands) {
-        const max = Math.max(0, commandLines(snap.commands).length - 1);
+        const max = Math.max(0, commandLines(snap.commands, layout.main).length - 1);
         if (key.escape || input === 'c') c.hideCommands();
         else if (key.upArrow) setCmdScroll((v) => Math.max(0, v - 1));
         else if (key.downArrow) setCmdScroll((v) => Math.min(max, v + 1));
@@ -167,72 +167,87 @@ export function StageScreen() {
     );
   }
 
-  // Connectivity (configure's first step) and the steps × boards grid.
-  const connect = stage.id === 'configure' ? s.steps.find((x) => x.id === 'connect') : undefined;
-  const mid: ReactElement[] = [];
-  if (connect) mid.push(...connectivityLines(s, connect, w, colors));
-  const nodes = s.cluster?.nodes.map((n) => n.name) ?? [];
-  const short = shortNames(nodes);
-  const stepW = Math.min(16, Math.max(8, ...s.steps.map((x) => x.id.length + 3)));
-  const cw = nodes.length ? Math.max(2, Math.floor((w - stepW) / nodes.length)) : w - stepW;
-  if (s.steps.length > 0 && !(connect && s.steps.length === 1)) {
-    mid.push(
-      <Text key="gh" bold wrap="truncate-end">
-        {pad('Step', stepW)}
-        {short.map((n) => pad(n, cw)).join('')}
-      </Text>,
-    );
-  }
-  s.steps.forEach((st, i) => {
-    if (connect && s.steps.length === 1) return;
-    const sel = i === s.selectedStep;
-    const perNode = !(st.cells.length === 1 && st.cells[0]!.node === null);
-    mid.push(
-      <Text key={`g${st.id}`} wrap="truncate-end" bold={sel}>
-        {pad(`${sel ? '›' : ' '} ${st.id}`, stepW)}
-        {perNode ? (
-          nodes.map((n) => {
-            const cell = st.cells.find((x) => x.node === n);
-            return (
-              <Text key={n} bold={false} {...tone(cell ? CELL_TONE[cell.status] : 'muted', colors)}>
-                {cellText(cell, cw)}
-              </Text>
-            );
-          })
-        ) : (
-          <Text bold={false} {...tone(CELL_TONE[st.cells[0]!.status], colors)}>
-            {fit(`${cellText(st.cells[0], 10).trim()} (once, for the whole cluster)`, w - stepW)}
-          </Text>
-        )}
-      </Text>,
-    );
-  });
-  if (s.steps.length === 0) mid.push(<Text key="nosteps">{fit('This stage has no steps here.', w)}</Text>);
-  // The selected step: what it is for, and each failing board with the fix.
+  // The steps × boards grid, then the selected step: for configure's first step ("connect") the
+  // connectivity table, otherwise what the step is for and each failing board with its fix.
   const sel = s.steps[s.selectedStep];
-  const detail: string[] = [];
-  if (sel) {
-    detail.push(...wrapLines(`${sel.title}: ${sel.explain}`, w, 2));
+  const onlyConnect = stage.id === 'configure' && s.steps.length === 1 && s.steps[0]!.id === 'connect';
+  const extra: ReactElement[] = [];
+  if (sel?.id === 'connect' && stage.id === 'configure') extra.push(...connectivityLines(s, sel, w, colors));
+  else if (sel) {
+    const detail: string[] = [...wrapLines(`${sel.title}: ${sel.explain}`, w, 2)];
     const failed = sel.cells.filter((x) => x.status === 'failed' || x.failedChecks?.length);
     for (const f of failed.slice(0, 2)) {
       const msg = f.failedChecks?.length ? f.failedChecks.map((k) => `${k.what} (fix: ${k.fix})`).join('; ') : (f.error ?? 'failed');
       detail.push(...wrapLines(`✗ ${f.node ?? 'cluster'}: ${msg.replace(/^[a-z-]+\/[a-z-]+( on \S+)?: /, '')}`, w, 2));
       if (f.fix) detail.push(...wrapLines(`fix: ${f.fix}`, w, 2));
     }
-    if (failed.length > 2) detail.push(`… and ${failed.length - 2} more boards failed (see their logs: Tab)`);
+    if (failed.length > 2) detail.push(`… and ${failed.length - 2} more boards failed (Tab shows each board's log)`);
+    detail.forEach((l, i) =>
+      extra.push(
+        <Text key={`d${i}`} wrap="truncate-end" {...tone(l.startsWith('✗') ? 'bad' : l.startsWith('fix:') ? 'warn' : 'muted', colors)}>
+          {l}
+        </Text>,
+      ),
+    );
   }
-  const logH = H - top.length - mid.length - detail.length;
-  const detailShown = logH >= 4 ? detail : detail.slice(0, Math.max(0, detail.length - (4 - logH)));
-  const finalLogH = H - top.length - mid.length - detailShown.length;
+  const LOG_MIN = 5;
+  const avail = Math.max(0, H - top.length - LOG_MIN);
+  const gridFull = onlyConnect ? 0 : s.steps.length + 1;
+  let gridRows = gridFull;
+  let extraRows = extra.length;
+  if (gridRows + extraRows > avail) {
+    gridRows = Math.min(gridFull, Math.max(Math.min(gridFull, 4), avail - extraRows));
+    extraRows = Math.max(0, avail - gridRows);
+  }
+  const mid: ReactElement[] = [];
+  const nodes = s.cluster?.nodes.map((n) => n.name) ?? [];
+  const short = shortNames(nodes);
+  const stepW = Math.min(16, Math.max(8, ...s.steps.map((x) => x.id.length + 3)));
+  const cw = nodes.length ? Math.max(2, Math.floor((w - stepW) / nodes.length)) : w - stepW;
+  if (gridRows > 0) {
+    // A window of steps around the selected one when they do not all fit.
+    const room = gridRows - 1;
+    const first = Math.max(0, Math.min(s.selectedStep - Math.floor(room / 2), s.steps.length - room));
+    const shown = s.steps.slice(first, first + room);
+    const more = s.steps.length > room ? ` ${first > 0 ? '↑' : ' '}${first + room < s.steps.length ? '↓' : ' '}` : '';
+    mid.push(
+      <Text key="gh" bold wrap="truncate-end">
+        {pad(`Step${more}`, stepW)}
+        {short.map((n) => pad(n, cw)).join('')}
+      </Text>,
+    );
+    shown.forEach((st) => {
+      const i = s.steps.indexOf(st);
+      const selected = i === s.selectedStep;
+      const perNode = !(st.cells.length === 1 && st.cells[0]!.node === null);
+      mid.push(
+        <Text key={`g${st.id}`} wrap="truncate-end" bold={selected}>
+          {pad(`${selected ? '›' : ' '} ${st.id}`, stepW)}
+          {perNode ? (
+            nodes.map((n) => {
+              const cell = st.cells.find((x) => x.node === n);
+              return (
+                <Text key={n} bold={false} {...tone(cell ? CELL_TONE[cell.status] : 'muted', colors)}>
+                  {cellText(cell, cw)}
+                </Text>
+              );
+            })
+          ) : (
+            <Text bold={false} {...tone(CELL_TONE[st.cells[0]!.status], colors)}>
+              {fit(`${cellText(st.cells[0], 10).trim()} (once, for the whole cluster)`, w - stepW)}
+            </Text>
+          )}
+        </Text>,
+      );
+    });
+  }
+  if (s.steps.length === 0) mid.push(<Text key="nosteps">{fit('This stage has no steps here.', w)}</Text>);
+  mid.push(...extra.slice(0, extraRows));
+  const finalLogH = H - top.length - mid.length;
   return (
     <Box flexDirection="column" width={w} height={H} overflow="hidden">
       {top}
       {mid}
-      {detailShown.map((l, i) => (
-        <Text key={`d${i}`} wrap="truncate-end" {...tone(l.startsWith('✗') ? 'bad' : l.startsWith('fix:') ? 'warn' : 'muted', colors)}>
-          {l}
-        </Text>
-      ))}
       <LogPane height={finalLogH} width={w} scroll={logScroll} />
     </Box>
   );

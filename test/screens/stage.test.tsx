@@ -1,0 +1,108 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { StateStore } from '../../src/engine/state.ts';
+import type { StepRecord } from '../../src/engine/types.ts';
+import { KEY, renderWizard, savedLabCluster, tempStateDir, waitFor, type Rendered } from './helpers.tsx';
+
+let ui: Rendered | undefined;
+let cleanup: (() => void) | undefined;
+beforeEach(() => {
+  process.env.BOARDKUBE_LAB_SPEED = '0';
+});
+afterEach(async () => {
+  ui?.unmount();
+  await ui?.controller.quit();
+  cleanup?.();
+  ui = undefined;
+});
+
+function steps(dir: string, name: string): Record<string, StepRecord> {
+  return (JSON.parse(readFileSync(join(dir, `${name}.json`), 'utf8')) as { steps: Record<string, StepRecord> }).steps;
+}
+
+describe('resume and the stage screen', () => {
+  it('resume: re-checks the boards already done (not re-run) and runs the cut-off one again', async () => {
+    const t = tempStateDir();
+    cleanup = t.cleanup;
+    await savedLabCluster(t.dir, 'gamma', { run: true });
+    // As after a kill mid-step: one board's step was still running.
+    const store = StateStore.open(t.dir, 'gamma', { mode: 'lab' });
+    store.setStep('configure/connect@n2-worker3', { status: 'running', startedAt: new Date().toISOString(), runs: 1 });
+    ui = renderWizard({ stateDir: t.dir });
+    await ui.waitForText(/practice lab · \d+ steps done · 1 cut off/);
+    await ui.pressUntil(KEY.down, (f) => f.includes('› Resume gamma'));
+    // Resume continues on its own.
+    await ui.press(KEY.enter, /done in \d:\d\d|failed: Enter retries/, 15_000);
+    const f = await ui.pressUntil(KEY.up, (fr) => fr.includes('Connectivity: reach every board'));
+    expect(f).toMatch(/n2-worker3\s+192\.168\.1\.43\s+done/);
+    expect(f).toMatch(/n2-master\s+192\.168\.1\.40\s+checked/);
+    const recs = steps(t.dir, 'gamma');
+    for (const n of ['n2-master', 'n2-worker1', 'n2-worker2', 'n2-worker4']) expect(recs[`configure/connect@${n}`]).toMatchObject({ status: 'done', runs: 1 });
+    expect(recs['configure/connect@n2-worker3']).toMatchObject({ status: 'done', runs: 2 });
+  });
+
+  it('connectivity: runs the connect step, shows each board and its pinned host key; c shows the commands', async () => {
+    const t = tempStateDir();
+    cleanup = t.cleanup;
+    await savedLabCluster(t.dir, 'delta');
+    ui = renderWizard({ stateDir: t.dir });
+    await ui.pressUntil(KEY.down, (f) => f.includes('› Resume delta'));
+    await ui.press(KEY.enter, 'Enter runs this stage');
+    await ui.press(KEY.enter, /done in \d:\d\d|failed: Enter retries/, 15_000);
+    const f = await ui.pressUntil(KEY.up, (fr) => fr.includes('Connectivity: reach every board'));
+    const keys = ui.controller.getSnapshot().hostKeys;
+    expect(Object.keys(keys)).toHaveLength(5);
+    expect(f).toContain(keys['n2-master']!.fingerprint.slice(0, 20));
+    expect(f).toMatch(/log: n2-master/);
+    expect(f).toContain('host key ssh-ed25519');
+    expect(f).toMatch(/✓ n2-worker4\s+192\.168\.1\.44\s+done/);
+    const cmds = await ui.press('c', 'Commands of connect');
+    expect(cmds).toContain('$ uname -m -r');
+    expect(cmds).toContain('n2-worker4 · command');
+    await ui.press(KEY.escape, /log: n2-master/);
+    // Tab: the next board's log.
+    await ui.press(KEY.tab, /log: n2-worker1/);
+  });
+
+  it('Ctrl+C mid-step asks first; "y" cancels the running step and leaves the progress consistent', async () => {
+    const t = tempStateDir();
+    cleanup = t.cleanup;
+    await savedLabCluster(t.dir, 'eps');
+    process.env.BOARDKUBE_LAB_SPEED = '30';
+    ui = renderWizard({ stateDir: t.dir });
+    await ui.pressUntil(KEY.down, (f) => f.includes('› Resume eps'));
+    await ui.press(KEY.enter, 'Enter runs this stage');
+    await ui.press(KEY.enter, /running \d:\d\d/);
+    await ui.press(KEY.ctrlC, 'Stop after cancelling the running step? y/n');
+    // "n": nothing stops.
+    await waitFor(() => !ui!.frame().includes('Stop after cancelling'), 'the question to go away', 2000).catch(() => undefined);
+    ui.write('n');
+    await waitFor(() => !ui!.frame().includes('Stop after cancelling'), 'the question to go away');
+    expect(ui.controller.getSnapshot().run.state).toBe('running');
+    await ui.press(KEY.ctrlC, 'Stop after cancelling the running step? y/n');
+    await ui.press('y', 'stopped: progress saved');
+    const recs = steps(t.dir, 'eps');
+    expect(Object.values(recs).some((r) => r.status === 'running')).toBe(false);
+    const connect = Object.entries(recs).filter(([k]) => k.startsWith('configure/connect@'));
+    expect(connect).toHaveLength(5);
+    for (const [, r] of connect) expect(r).toMatchObject({ status: 'failed', runs: 1 });
+    for (const [, r] of connect) expect(r.error).toMatch(/interrupted/);
+    expect(ui.controller.running).toBe(false);
+  });
+
+  it('stages that are not built say "not available yet" and cannot be run', async () => {
+    const t = tempStateDir();
+    cleanup = t.cleanup;
+    await savedLabCluster(t.dir, 'zeta', { run: true });
+    ui = renderWizard({ stateDir: t.dir });
+    await ui.pressUntil(KEY.down, (f) => f.includes('› Resume zeta'));
+    await ui.press(KEY.enter, 'configure: Configure the boards');
+    const f = await ui.press('3', 'packages: Kubernetes packages');
+    expect(f).toContain('This stage is not available yet');
+    ui.write(KEY.enter);
+    await new Promise((r) => setImmediate(r));
+    expect(ui.controller.running).toBe(false);
+    expect(ui.controller.getSnapshot().stages.find((s) => s.id === 'packages')!.status).toBe('unavailable');
+  });
+});
