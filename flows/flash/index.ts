@@ -364,6 +364,9 @@ const fetchImage: Step = {
         if (remote) throw new DiskError('io', `${msg}; the download is damaged and was deleted`, 'run the same command again to download it anew');
         throw new InputError('--image', `${msg}: the file is damaged or not the one the .md5 belongs to`, 'download the tarball and its .md5 again');
       }
+      if (facts.damaged) {
+        throw new InputError('--image', `${basename(img.tarball)} matches its .md5 but cannot be read: ${facts.damaged}`, `use ${ctx.board.tarball.url}`);
+      }
       st = await disks.stat(img.tarball);
       if (st) {
         await disks.writeLocalFile(sideFile, JSON.stringify({ size: st.size, mtimeMs: st.mtimeMs, facts } satisfies Sidecar)).catch((e: Error) => ctx.log(`could not remember the check in ${sideFile}: ${e.message} (the next run checks again)`));

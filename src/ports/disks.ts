@@ -127,6 +127,8 @@ export interface TarballFacts {
   elf: { path: string; machine: number; class: 32 | 64 } | null;
   /** md5 of the compressed file, computed in the same pass. */
   md5: string;
+  /** Set when gunzip or the tar reader failed: the facts above are incomplete. */
+  damaged?: string;
 }
 
 export interface FetchResult {

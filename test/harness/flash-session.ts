@@ -60,6 +60,13 @@ export async function runFlash(o: { stateDir: string; cluster: ClusterSpec; opti
   return { outcome, events, log, errors, store, engine };
 }
 
+/** What the stage would do, without doing it (`boardkube plan`). */
+export async function planFlash(o: { stateDir: string; cluster: ClusterSpec; options: Record<string, unknown>; ports?: Ports }) {
+  const store = StateStore.open(o.stateDir, o.cluster.name, { mode: o.ports?.mode ?? 'real' });
+  const engine = new Engine({ cluster: o.cluster, stages: [flashStage], store, ports: o.ports ?? realFlashPorts(), secrets: new MemorySecrets(), options: { flash: o.options } });
+  return engine.plan(['flash']);
+}
+
 // Command-line entry (for the guard test): prints one JSON line with the outcome and errors; exit 2 when a
 // step refused bad input, 1 when it failed otherwise.
 if (process.argv[1] && import.meta.url.endsWith(process.argv[1].split('/').pop()!)) {

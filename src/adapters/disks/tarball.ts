@@ -153,6 +153,10 @@ export async function inspectTarball(path: string, opts: OpOptions = {}): Promis
   const md5 = createHash('md5');
   const scanner = new TarScanner();
   const gunzip = createGunzip({ chunkSize: 1 << 20 });
+  // A damaged file still gets its md5 (the caller compares it first: "checksum mismatch" says more than
+  // "incorrect data check"), so a gzip or tar error only stops the look inside, not the read.
+  let damaged: string | undefined;
+  let gunzipDead = false;
   let done = 0;
   let last = 0;
   let first = true;
@@ -174,6 +178,7 @@ export async function inspectTarball(path: string, opts: OpOptions = {}): Promis
       }
       md5.update(b);
       done += b.length;
+      if (gunzipDead) return;
       const now = Date.now();
       if (opts.progress && now - last > 250) {
         last = now;
@@ -184,16 +189,24 @@ export async function inspectTarball(path: string, opts: OpOptions = {}): Promis
         gunzip.once('drain', () => src.resume());
       }
     });
-    src.on('end', () => gunzip.end());
+    src.on('end', () => {
+      if (gunzipDead) resolve();
+      else gunzip.end();
+    });
     src.on('error', fail);
     gunzip.on('data', (c: Buffer) => {
       try {
-        if (!scanner.ended) scanner.push(c);
+        if (!scanner.ended && !damaged) scanner.push(c);
       } catch (e) {
-        fail(e as Error);
+        damaged = (e as Error).message;
       }
     });
-    gunzip.on('error', (e) => fail(new DiskError('io', `the tarball is damaged (${e.message})`, 'delete the cached file and download it again')));
+    gunzip.on('error', (e) => {
+      damaged = `the tarball is damaged (${e.message})`;
+      gunzipDead = true;
+      src.resume();
+      if (src.readableEnded) resolve();
+    });
     gunzip.on('end', () => resolve());
   });
   opts.progress?.({ done: st.size, total: st.size });
@@ -205,5 +218,6 @@ export async function inspectTarball(path: string, opts: OpOptions = {}): Promis
     kernelVersions: [...scanner.kernelVersions].sort(),
     elf: scanner.elf,
     md5: md5.digest('hex'),
+    ...(damaged ? { damaged } : {}),
   };
 }
