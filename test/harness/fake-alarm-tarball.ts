@@ -265,7 +265,8 @@ export async function serveFiles(dir: string): Promise<TarballServer> {
     }
     if (corrupted.has(path)) {
       body = Buffer.from(body);
-      body[Math.floor(body.length / 2)] ^= 0xff;
+      const mid = Math.floor(body.length / 2);
+      body[mid] = (body[mid] ?? 0) ^ 0xff;
     }
     const range = req.headers.range;
     let start = 0;
