@@ -121,7 +121,9 @@ export function Inventory() {
           const after = c.getSnapshot();
           const r2 = inventoryRows(after);
           const bad = r2.findIndex((r) => isFocusable(r) && problemsOf(after, r).length > 0);
-          if (bad >= 0) setFocus(bad, 0);
+          const br = r2[bad];
+          const badCol = br?.kind === 'node' ? Math.max(0, NODE_COLS.findIndex((k) => after.problemsByField[`nodes.${br.index}.${k}`])) : 0;
+          if (bad >= 0) setFocus(bad, badCol);
         });
         return;
       }
@@ -177,16 +179,20 @@ export function Inventory() {
         else if (s.key.error) [status, st] = [`  ✗ ${s.key.error}`, 'bad'];
       }
       if (probs.length > 0 && !focused) [status, st] = [`  ✗ ${probs[0]!.message}`, 'bad'];
-      const valueWidth = Math.max(4, w - 2 - LABEL - (status ? Math.min(status.length, Math.max(8, w - 2 - LABEL - shown.length)) : 0));
+      const room = Math.max(8, w - 2 - LABEL);
+      const statusW = status ? Math.min(status.length, Math.max(10, room - shown.length)) : 0;
+      const valueW = Math.max(4, room - statusW);
+      // Paths keep their end (the file name), other values their start.
+      const value = r.field === 'keyPath' && shown.length > valueW ? `…${shown.slice(shown.length - valueW + 1)}` : fit(shown, valueW);
       lines.push({
         row: i,
         el: (
           <Text key={`f${i}`} wrap="truncate-end" bold={focused}>
             {mark}
             {pad(r.label, LABEL)}
-            {fit(shown, valueWidth)}
+            {value}
             <Text {...tone(st, colors)} bold={false}>
-              {fit(status, Math.max(0, w - 2 - LABEL - Math.min(shown.length, valueWidth)))}
+              {fit(status, statusW)}
             </Text>
           </Text>
         ),
