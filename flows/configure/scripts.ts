@@ -206,7 +206,7 @@ export function hostsScript(cluster: Pick<ClusterSpec, 'name' | 'nodes'>, opts?:
   return `set -e
 f=${f}
 tmp="$f.boardkube.$$"
-touch "$f"
+[ -e "$f" ] || : > "$f"
 {
   awk '/^${HOSTS_BEGIN}/ { skip = 1; next } /^${HOSTS_END}/ { skip = 0; next } !skip { print }' "$f"
   cat <<'${HEREDOC}'
