@@ -1,0 +1,142 @@
+// Shared by the end-to-end tests: how to start boardkube as a user does, and a tmux driver (a real terminal).
+import { execFileSync, spawnSync } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { StepRecord } from '../../src/engine/types.ts';
+
+export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+let cached: string[] | undefined;
+
+/**
+ * The command that starts boardkube: the built bundle (bin/boardkube.js, `npm run build`) when it exists and
+ * starts, else the sources through tsx (the same code, slower to start).
+ */
+export function boardkubeCommand(): string[] {
+  if (cached) return cached;
+  const bin = join(ROOT, 'bin', 'boardkube.js');
+  if (!existsSync(bin)) {
+    try {
+      execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'ignore', timeout: 120_000 });
+    } catch {
+      /* fall back to the sources below */
+    }
+  }
+  if (existsSync(bin) && spawnSync(process.execPath, [bin, '--version'], { timeout: 20_000 }).status === 0) cached = [process.execPath, bin];
+  else cached = [process.execPath, '--import', 'tsx', join(ROOT, 'src', 'cli', 'bin.ts')];
+  return cached;
+}
+
+export function shellQuote(s: string): string {
+  return /^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replace(/'/g, `'\\''`)}'`;
+}
+
+export interface SavedState {
+  steps: Record<string, StepRecord>;
+  hostKeys: Record<string, { fingerprint: string }>;
+}
+
+export function readState(path: string): SavedState {
+  return JSON.parse(readFileSync(path, 'utf8')) as SavedState;
+}
+
+export async function until<T>(probe: () => T | undefined | false | null, what: string, timeoutMs = 15_000, everyMs = 50): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  for (;;) {
+    try {
+      const v = probe();
+      if (v) return v;
+    } catch (e) {
+      lastError = e;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${lastError ? ` (${(lastError as Error).message})` : ''}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
+
+/** One tmux server on its own socket, one window: a real terminal for the whole program. */
+export class Tmux {
+  readonly socket = `bk-e2e-${process.pid}-${Math.random().toString(36).slice(2, 8)}`;
+  readonly target = 'bk:0.0';
+
+  tmux(...args: string[]): string {
+    return execFileSync('tmux', ['-L', this.socket, '-f', '/dev/null', ...args], { encoding: 'utf8' });
+  }
+
+  /** Starts `argv` (with `env`) in a detached session of the given size; the pane stays when it exits. */
+  start(argv: string[], env: Record<string, string>, size = { columns: 100, rows: 30 }): void {
+    this.tmux('new-session', '-d', '-s', 'bk', '-x', String(size.columns), '-y', String(size.rows), this.#command(argv, env));
+    this.tmux('set-option', '-t', 'bk', 'remain-on-exit', 'on');
+  }
+
+  /** Starts the program again in the same pane (after it died). */
+  respawn(argv: string[], env: Record<string, string>): void {
+    this.tmux('respawn-pane', '-k', '-t', this.target, this.#command(argv, env));
+  }
+
+  #command(argv: string[], env: Record<string, string>): string {
+    const vars = Object.entries({ TERM: 'xterm-256color', ...env }).map(([k, v]) => `${k}=${shellQuote(v)}`);
+    // exec: the pane's process is boardkube itself, so its pid is the one to kill -9.
+    return `exec env ${vars.join(' ')} ${argv.map(shellQuote).join(' ')}`;
+  }
+
+  pid(): number {
+    return Number(this.tmux('display-message', '-p', '-t', this.target, '#{pane_pid}').trim());
+  }
+
+  dead(): boolean {
+    return this.tmux('display-message', '-p', '-t', this.target, '#{pane_dead}').trim() === '1';
+  }
+
+  capture(escapes = false): string {
+    return this.tmux('capture-pane', '-p', ...(escapes ? ['-e'] : []), '-t', this.target);
+  }
+
+  send(...keys: string[]): void {
+    this.tmux('send-keys', '-t', this.target, ...keys);
+  }
+
+  /** Literal text (no key names). */
+  type(text: string): void {
+    this.tmux('send-keys', '-t', this.target, '-l', '--', text);
+  }
+
+  resize(columns: number, rows: number): void {
+    this.tmux('resize-window', '-t', 'bk', '-x', String(columns), '-y', String(rows));
+  }
+
+  async waitFor(match: string | RegExp, timeoutMs = 15_000): Promise<string> {
+    let last = '';
+    try {
+      return await until(() => {
+        last = this.capture();
+        return (typeof match === 'string' ? last.includes(match) : match.test(last)) ? last : undefined;
+      }, `${String(match)}`, timeoutMs);
+    } catch (e) {
+      throw new Error(`${(e as Error).message}; the screen:\n${last}`);
+    }
+  }
+
+  /** Sends a key until the screen matches (each time waiting briefly for a redraw). */
+  async pressUntil(key: string, match: (screen: string) => boolean, max = 40): Promise<string> {
+    for (let i = 0; i < max; i++) {
+      const before = this.capture();
+      if (match(before)) return before;
+      this.send(key);
+      await until(() => this.capture() !== before || undefined, 'a redraw', 1000).catch(() => undefined);
+    }
+    const screen = this.capture();
+    if (match(screen)) return screen;
+    throw new Error(`pressed ${key} ${max} times; the screen:\n${screen}`);
+  }
+
+  kill(): void {
+    try {
+      this.tmux('kill-server');
+    } catch {
+      /* already gone */
+    }
+  }
+}
