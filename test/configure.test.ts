@@ -10,7 +10,7 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
 import { checkIdentity } from '../flows/configure/identity.ts';
-import { kernelPlan, readKernel } from '../flows/configure/kernel.ts';
+import { kernelPlan, readKernel, rebootAndWait } from '../flows/configure/kernel.ts';
 import { checkKernelSettings } from '../flows/configure/kernel-settings.ts';
 import { machineIdUnique, readMachineId, reconcileMachineId, type MachineIdBoard } from '../flows/configure/machine-id.ts';
 import { checkResources } from '../flows/configure/resources.ts';
@@ -22,8 +22,8 @@ import { openSession } from '../src/app/session.ts';
 import { BOARDS } from '../src/boards/index.ts';
 import { odroidN2 } from '../src/boards/odroid-n2.ts';
 import { defaultCluster, type ClusterSpec } from '../src/cluster/spec.ts';
-import type { Action } from '../src/engine/types.ts';
-import type { HostKeyPolicy } from '../src/ports/host.ts';
+import type { Action, StepContext } from '../src/engine/types.ts';
+import type { ExecOptions, ExecResult, Host, HostKeyPolicy } from '../src/ports/host.ts';
 import { startBoard, type Board } from './harness/sshd.ts';
 
 const root = path.resolve(import.meta.dirname, '..');
@@ -435,6 +435,91 @@ describe('configure steps on real OpenSSH servers', () => {
     const scr = fs.readFileSync(path.join(dir, 'boot/boot.scr'));
     expect(scr.readUInt32BE(0)).toBe(0x27051956);
     expect(sh(`mkimage -l ${path.join(dir, 'boot/boot.scr')}`)).toMatch(/Script/);
+  });
+
+  describe('the reboot: a real server that goes down and comes back (or not)', () => {
+    let board: Board;
+    let ssh: SshHost;
+    const timers: Array<Promise<void>> = [];
+
+    beforeAll(async () => {
+      board = await startBoard();
+      boards.push(board);
+      ssh = hostFor(board, 'rebooting-board');
+    });
+
+    afterAll(async () => {
+      await Promise.allSettled(timers);
+    });
+
+    /**
+     * The real SSH connection to a real server, except that "systemctl reboot" stops the server after downAfterMs
+     * (the board shutting down) and starts it upAfterMs later (null: never), and the kernel probe's boot id counts
+     * the stops (this machine's own boot id cannot change).
+     */
+    function rebooting(downAfterMs: number, upAfterMs: number | null): Host {
+      let boots = 0;
+      const inner = ssh;
+      const later = (ms: number, f: () => Promise<void>) => timers.push(new Promise<void>((r) => setTimeout(() => void f().finally(r), ms)));
+      return {
+        get node() {
+          return inner.node;
+        },
+        get address() {
+          return inner.address;
+        },
+        connect: (signal) => inner.connect(signal),
+        async exec(command: string, opts?: ExecOptions): Promise<ExecResult> {
+          if (command === S.REBOOT_SCRIPT) {
+            later(downAfterMs, async () => {
+              boots++;
+              await board.down();
+              if (upAfterMs !== null) later(upAfterMs, () => board.up());
+            });
+            return { code: 0, stdout: '', stderr: '' };
+          }
+          const r = await inner.exec(command, opts);
+          return command === S.KERNEL_PROBE ? { ...r, stdout: r.stdout.replace(/^boot=(.*)$/m, `boot=$1-${boots}`) } : r;
+        },
+        writeFile: (p, c, o) => inner.writeFile(p, c, o),
+        readFile: (p, o) => inner.readFile(p, o),
+        upload: (l, r, o) => inner.upload(l, r, o),
+        download: (r, l, o) => inner.download(r, l, o),
+        reconnect: (o) => inner.reconnect(o),
+        hostKey: () => inner.hostKey(),
+        close: () => inner.close(),
+      };
+    }
+
+    function context(logs: string[]): StepContext {
+      return { board: odroidN2, node: { name: 'rebooting-board', role: 'worker', address: board.address }, signal: new AbortController().signal, log: (l: string) => logs.push(l) } as unknown as StepContext;
+    }
+
+    it('waits through the old system still answering, the server going down and coming back, then reads the new boot', async () => {
+      const host = rebooting(800, 1500);
+      const before = await readKernel(host);
+      const logs: string[] = [];
+      const started = Date.now();
+      const after = await rebootAndWait(context(logs), host, before.boot, 60_000);
+      expect(Date.now() - started).toBeGreaterThanOrEqual(2300);
+      expect(after.boot).toBe(before.boot.replace(/-0$/, '-1'));
+      expect(after.kernel).toBe(os.release());
+    });
+
+    it('a board that stays down: the message says what to check', async () => {
+      const host = rebooting(100, null);
+      const before = await readKernel(host);
+      const logs: string[] = [];
+      const error = await rebootAndWait(context(logs), host, before.boot, 4000).then(
+        () => '',
+        (e: Error) => e.message,
+      );
+      expect(error).toMatch(/rebooting-board \(127\.0\.\d+\.\d+\) did not come back within 4 s after the reboot into linux-aarch64/);
+      expect(error).toMatch(/boot-select switch/);
+      expect(error).toMatch(/serial console \(ttyAML0, 115200 baud\)/);
+      await Promise.allSettled(timers);
+      await board.up();
+    });
   });
 
   describe('U-Boot onto a real disk (a loop device)', () => {

@@ -47,11 +47,15 @@ export function kernelPlan(board: BoardProfile): PlannedAction[] {
 }
 
 /** What to tell a person whose board did not come back. */
-export function notBackMessage(ctx: StepContext, cause: string): string {
+function minutes(ms: number): string {
+  return ms >= 120_000 ? `${Math.round(ms / 60_000)} minutes` : `${Math.round(ms / 1000)} s`;
+}
+
+export function notBackMessage(ctx: StepContext, cause: string, timeoutMs = REBOOT_TIMEOUT_MS): string {
   const b = ctx.board;
   const node = ctx.node!;
   return [
-    `${node.name} (${node.address}) did not come back within ${REBOOT_TIMEOUT_MS / 60_000} minutes after the reboot into ${b.kernelPackage} (${cause.split('\n')[0]}).`,
+    `${node.name} (${node.address}) did not come back within ${minutes(timeoutMs)} after the reboot into ${b.kernelPackage} (${cause.split('\n')[0]}).`,
     'What to check:',
     '  - Is the power LED on, and does the network port blink?',
     ...b.firstBootHints.filter((h) => /switch/i.test(h)).map((h) => `  - ${h}`),
@@ -61,7 +65,11 @@ export function notBackMessage(ctx: StepContext, cause: string): string {
   ].join('\n');
 }
 
-async function rebootAndWait(ctx: StepContext, host: Host, bootBefore: string): Promise<KernelFacts> {
+/**
+ * Sends the reboot, then waits until the board answers with a new boot id (an answer with the old one means the
+ * board has not gone down yet). Throws the "did not come back" message after `timeoutMs`.
+ */
+export async function rebootAndWait(ctx: StepContext, host: Host, bootBefore: string, timeoutMs = REBOOT_TIMEOUT_MS): Promise<KernelFacts> {
   ctx.log(`rebooting ${host.node} ...`);
   try {
     const r = await host.exec(REBOOT_SCRIPT, { sudo: true, signal: ctx.signal, timeoutMs: 60_000 });
@@ -70,18 +78,27 @@ async function rebootAndWait(ctx: StepContext, host: Host, bootBefore: string): 
     // The connection dropping under the command is the reboot working.
     if (!(e instanceof HostError && (e.kind === 'disconnected' || e.kind === 'timeout'))) throw e;
   }
-  const deadline = Date.now() + REBOOT_TIMEOUT_MS;
+  const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {
       await host.reconnect({ timeoutMs: Math.max(1000, deadline - Date.now()), signal: ctx.signal });
     } catch (e) {
-      if (e instanceof HostError && (e.kind === 'timeout' || e.kind === 'unreachable')) throw new Error(notBackMessage(ctx, e.message));
+      if (e instanceof HostError && (e.kind === 'timeout' || e.kind === 'unreachable')) throw new Error(notBackMessage(ctx, e.message, timeoutMs));
       throw e;
     }
-    const facts = await readKernel(host, ctx.signal);
+    let facts: KernelFacts | undefined;
+    try {
+      facts = await readKernel(host, ctx.signal);
+    } catch (e) {
+      // The old system went down under the probe: keep waiting for the new one.
+      if (!(e instanceof HostError) || e.kind === 'host-key-changed' || e.kind === 'auth' || e.kind === 'aborted') throw e;
+      ctx.log(`not ready yet: ${e.message.split('\n')[0]}`);
+    }
     // Same boot id: the board answered before it went down. Wait for the reboot proper.
-    if (!bootBefore || facts.boot !== bootBefore) return facts;
-    if (Date.now() > deadline) throw new Error(`${host.node} did not reboot: "${REBOOT_SCRIPT}" was sent, but the board kept running for ${REBOOT_TIMEOUT_MS / 60_000} minutes`);
+    if (facts && (!bootBefore || facts.boot !== bootBefore)) return facts;
+    if (Date.now() > deadline) {
+      throw new Error(facts ? `${host.node} did not reboot: "${REBOOT_SCRIPT}" was sent, but the board kept running for ${minutes(timeoutMs)}` : notBackMessage(ctx, 'it stopped answering', timeoutMs));
+    }
     await sleep(2000, ctx.signal);
   }
 }
