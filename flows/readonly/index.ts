@@ -220,6 +220,13 @@ const applyRbac: Step = {
     for (const [i, obj] of objects.entries()) {
       ctx.signal.throwIfAborted();
       try {
+        // An existing namespace may be the user's own: leave it as it is (and an empty apply on it would
+        // still change its managedFields once, so a second run would not be 'unchanged').
+        if (obj.kind === 'Namespace' && (await c.get('v1', 'Namespace', obj.metadata.name))) {
+          done.push({ object: obj, outcome: 'unchanged' });
+          ctx.log(`${describeObject(obj)} exists, left as it is`);
+          continue;
+        }
         const [r] = await c.apply([obj], { signal: ctx.signal });
         if (r) {
           done.push({ object: obj, outcome: r.outcome });
@@ -276,7 +283,7 @@ function partialFailure(err: unknown, failed: KubeObject, done: Array<{ object: 
 async function issueToken(ctx: StepContext, c: ClusterPort, o: ReadonlyOptions): Promise<{ token: string; expiresAt: string | null }> {
   if (o.token === 'long-lived') {
     const name = tokenSecretName(o.account, o.token);
-    ctx.log(`WARNING: long-lived token: it never expires. Anyone holding the kubeconfig can read the cluster until you run: ${revokeCommand(o)}`);
+    ctx.log(`WARNING: a long-lived token never expires. Anyone holding the kubeconfig can read the cluster until you run: ${revokeCommand(o)}`);
     const secret = await c.waitFor('v1', 'Secret', name, o.namespace, (s) => typeof (s.data as Record<string, unknown> | undefined)?.token === 'string', {
       timeoutMs: 60_000,
       signal: ctx.signal,
@@ -293,6 +300,14 @@ async function issueToken(ctx: StepContext, c: ClusterPort, o: ReadonlyOptions):
     ctx.log(`the API server shortened the token to ${formatDuration(Math.max(got, 0))} (its --service-account-max-token-expiration)`);
   }
   return { token: r.token, expiresAt: r.expiresAt };
+}
+
+function fileToken(o: ReadonlyOptions): string | undefined {
+  try {
+    return tokenOf(fs.readFileSync(o.kubeconfigOut, 'utf8'));
+  } catch {
+    return undefined;
+  }
 }
 
 /** Does the kubeconfig file's token still authenticate as this service account? */
@@ -351,8 +366,10 @@ const issueTokenStep: Step = {
   },
   async verify(ctx) {
     const o = opts(ctx);
-    // Right after the run the token is in memory; on resume, the kubeconfig written with it must still work.
-    if (ctx.secrets.get(tokenSecretKey(o))) return true;
+    // Right after the run the new token is in memory, not yet in the file. Otherwise (resume, re-run) the token
+    // in the kubeconfig must still work: expired or revoked means issue a new one.
+    const mem = ctx.secrets.get(tokenSecretKey(o));
+    if (mem && mem !== fileToken(o)) return true;
     return kubeconfigWorks(ctx, o);
   },
 };
@@ -413,6 +430,12 @@ const writeKubeconfig: Step = {
     }
     const { server, caPem } = await serverAndCa(ctx, o, c);
     writePrivateFile(o.kubeconfigOut, buildKubeconfig({ opts: o, server, caPem, token, expiresAt }));
+    if (!(await kubeconfigWorks(ctx, o))) {
+      // The token in memory was revoked or expired since it was issued (e.g. its Secret was deleted).
+      ctx.log('the token in memory is no longer accepted: issuing a fresh one');
+      ({ token, expiresAt } = await issueToken(ctx, c, o));
+      writePrivateFile(o.kubeconfigOut, buildKubeconfig({ opts: o, server, caPem, token, expiresAt }));
+    }
     ctx.log(`wrote ${o.kubeconfigOut} (mode 0600, context ${contextName(o)}); try it: kubectl --kubeconfig ${o.kubeconfigOut} get pods -A`);
     return { path: o.kubeconfigOut, context: contextName(o), server, expiresAt, revoke: revokeCommand(o) };
   },
@@ -439,7 +462,7 @@ const prove: Step = {
   id: 'prove',
   title: 'Prove it with the exported kubeconfig',
   explain:
-    "The exported kubeconfig itself asks the API server what it may do (SelfSubjectAccessReview, like `kubectl auth can-i`) and really tries: list pods and nodes, create a ConfigMap (dry run), delete one, read Secrets. Inside the cluster a pod with `serviceAccountName: ACCOUNT` has the same rights: `curl --cacert /var/run/secrets/kubernetes.io/serviceaccount/ca.crt -H \"Authorization: Bearer $(cat /var/run/secrets/kubernetes.io/serviceaccount/token)\" https://kubernetes.default.svc/api/v1/pods`.",
+    "The exported kubeconfig itself asks the API server what it may do (SelfSubjectAccessReview, like `kubectl auth can-i`) and really tries: list pods and nodes, create a ConfigMap (dry run), delete one, read Secrets. Inside the cluster a pod with `serviceAccountName: ACCOUNT` has the same rights: `curl --cacert /var/run/secrets/kubernetes.io/serviceaccount/ca.crt --oauth2-bearer \"$(cat /var/run/secrets/kubernetes.io/serviceaccount/token)\" https://kubernetes.default.svc/api/v1/pods` (--oauth2-bearer sends the token as the bearer authorization header).",
   plan(ctx) {
     const o = opts(ctx);
     return [

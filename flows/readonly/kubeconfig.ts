@@ -38,7 +38,7 @@ export function buildKubeconfig(k: KubeconfigInput): string {
   const header = [
     KUBECONFIG_MARK,
     `# Read-only access as ServiceAccount ${opts.namespace}/${opts.account} (${describeScope(opts.scope)}).`,
-    k.expiresAt ? `# The token expires at ${k.expiresAt}.` : '# WARNING: long-lived token: it never expires.',
+    k.expiresAt ? `# The token expires at ${k.expiresAt}.` : '# WARNING: a long-lived token that never expires.',
     `# Revoke it: kubectl delete secret ${tokenSecretName(opts.account, opts.token)} -n ${opts.namespace}`,
     '',
   ].join('\n');

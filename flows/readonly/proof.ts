@@ -154,7 +154,8 @@ export function inClusterExample(o: Pick<ReadonlyOptions, 'account' | 'namespace
     '    image: curlimages/curl:8.11.1',
     '    command: ["sleep", "3600"]',
     'EOF',
-    `kubectl -n ${o.namespace} exec readonly-shell -- sh -c 'curl -sS --cacert /var/run/secrets/kubernetes.io/serviceaccount/ca.crt -H "Authorization: Bearer $(cat /var/run/secrets/kubernetes.io/serviceaccount/token)" https://kubernetes.default.svc${listPath}'`,
+    `# (curl --oauth2-bearer sends the mounted token as the HTTP bearer authorization header)`,
+    `kubectl -n ${o.namespace} exec readonly-shell -- sh -c 'curl -sS --cacert /var/run/secrets/kubernetes.io/serviceaccount/ca.crt --oauth2-bearer "$(cat /var/run/secrets/kubernetes.io/serviceaccount/token)" https://kubernetes.default.svc${listPath}'`,
     `# The same call creating a ConfigMap answers 403 Forbidden.`,
     `kubectl -n ${o.namespace} delete pod readonly-shell`,
   ].join('\n');

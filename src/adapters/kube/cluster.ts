@@ -428,6 +428,16 @@ export class KubeCluster implements ClusterPort {
       case 403:
         // The Status message names the user, verb, resource, group and namespace, e.g.
         // 'configmaps is forbidden: User "x" cannot create resource "configmaps" in API group "" in the namespace "y"'.
+        if (/attempting to grant RBAC permissions not currently held/.test(msg)) {
+          // The API server lists every missing rule, one per line: keep the sentence, count the rules.
+          const [head = '', ...rest] = msg.split('\n');
+          const rules = rest.filter((l) => l.startsWith('{'));
+          return new ClusterError(
+            'forbidden',
+            `${what}: ${head.replace(/:\s*$/, '')} (${rules.length} rule${rules.length === 1 ? '' : 's'}${rules[0] ? `, e.g. ${rules[0]}` : ''})`,
+            'an account may only grant rights it holds itself (or with the RBAC verbs bind/escalate): use the cluster admin kubeconfig',
+          );
+        }
         if (/because it is being terminated/.test(msg)) {
           return new ClusterError('forbidden', `${what}: ${msg}`, 'wait until the namespace is gone (kubectl get namespace NAME), or use another namespace');
         }
