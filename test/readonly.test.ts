@@ -287,7 +287,7 @@ describe('readonly stage on a real control plane', () => {
     expect(sas.map((s) => s.metadata.name).sort()).toEqual(['default', 'readonly']);
   });
 
-  it('deleting the anchor Secret revokes the time-bound token (within the API server's 10 s token cache); a re-run repairs it', async () => {
+  it('deleting the anchor Secret revokes the time-bound token (within the API server 10 s token cache); a re-run repairs it', async () => {
     expect((await kubectl(out, 'get', '--raw', '/api')).code).toBe(0);
     await admin.delete('v1', 'Secret', 'readonly-token-anchor', 'ro-main');
     const ms = await untilRejected(out, 30_000);
