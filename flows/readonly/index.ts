@@ -16,7 +16,7 @@ import {
   toYaml,
 } from './manifests.ts';
 import { formatDuration, parseReadonlyOptions, READONLY_OPTIONS, readonlyOptions, type ReadonlyOptions } from './options.ts';
-import { formatProofTable, inClusterExample, runProof } from './proof.ts';
+import { formatProofTable, inClusterExample, runProof, type ProofRow } from './proof.ts';
 
 export { readonlyManifests } from './manifests.ts';
 export { parseReadonlyOptions } from './options.ts';
@@ -320,13 +320,16 @@ async function kubeconfigWorks(ctx: StepContext, o: ReadonlyOptions): Promise<bo
   }
   if (!st.isFile() || (st.mode & 0o777) !== 0o600) return false;
   const c = await ctx.ports.cluster();
+  let port: ClusterPort | undefined;
   try {
-    const port = await c.fromKubeconfig(o.kubeconfigOut);
+    port = await c.fromKubeconfig(o.kubeconfigOut);
     const me = await port.whoami();
     return me.username === serviceAccountUser(o);
   } catch (err) {
     if (err instanceof ClusterError && (err.kind === 'unauthorized' || err.kind === 'config' || err.kind === 'tls')) return false;
     throw err;
+  } finally {
+    await port?.close?.();
   }
 }
 
@@ -476,9 +479,15 @@ const prove: Step = {
     const o = opts(ctx);
     const admin = await ctx.ports.cluster();
     const port = await admin.fromKubeconfig(o.kubeconfigOut);
-    const me = await whoamiOr(port);
-    ctx.log(`${o.kubeconfigOut} authenticates as ${me.username}`);
-    const rows = await runProof(port, o, true);
+    let me: { username: string };
+    let rows: ProofRow[];
+    try {
+      me = await whoamiOr(port);
+      ctx.log(`${o.kubeconfigOut} authenticates as ${me.username}`);
+      rows = await runProof(port, o, true);
+    } finally {
+      await port.close?.();
+    }
     for (const line of formatProofTable(rows).split('\n')) ctx.log(line);
     const example = inClusterExample(o);
     const failed = rows.filter((r) => !r.ok);
@@ -494,7 +503,11 @@ const prove: Step = {
     const o = opts(ctx);
     if (!(await kubeconfigWorks(ctx, o))) return false;
     const port = await (await ctx.ports.cluster()).fromKubeconfig(o.kubeconfigOut);
-    return (await runProof(port, o, false)).every((r) => r.ok);
+    try {
+      return (await runProof(port, o, false)).every((r) => r.ok);
+    } finally {
+      await port.close?.();
+    }
   },
 };
 

@@ -61,6 +61,8 @@ export interface ClusterPort {
    * kubeconfig with the kubeconfig itself.
    */
   fromKubeconfig(path: string): Promise<ClusterPort>;
+  /** Releases kept-alive connections (the real adapter); a port opened with fromKubeconfig is closed after use. */
+  close?(): Promise<void>;
 }
 
 export type ClusterErrorKind =
