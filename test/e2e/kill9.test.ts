@@ -1,0 +1,138 @@
+// kill -9 at 20 random moments of a headless practice-lab run (`boardkube apply -f FILE --lab --yes`):
+// after every kill the state file parses, the resumed run finishes (exit 0), and no step that was recorded
+// done (verified) runs again (StepRecord.runs does not move).
+import { spawn, spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createSshKey } from '../../src/app/wizard.ts';
+import { defaultCluster } from '../../src/cluster/spec.ts';
+import { writeClusterFile } from '../../src/cluster/file.ts';
+import type { StepRecord } from '../../src/engine/types.ts';
+import { boardkubeCommand } from './common.ts';
+
+const KILLS = 20;
+const STAGES = ['--stage', 'configure'];
+const TARGET_MS = 1500;
+
+let root: string;
+let file: string;
+let cmd: string[];
+
+/** A small seeded generator, so a failing sequence of kill moments can be replayed (the seed is printed). */
+function rng(seed: number): () => number {
+  let s = seed >>> 0;
+  return () => {
+    s = (s + 0x6d2b79f5) >>> 0;
+    let t = s;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+function apply(stateDir: string, speed: number): { code: number | null; ms: number; out: string } {
+  const t0 = performance.now();
+  const r = spawnSync(cmd[0]!, [...cmd.slice(1), 'apply', '-f', file, '--lab', '--yes', ...STAGES], {
+    env: { ...process.env, BOARDKUBE_STATE_DIR: stateDir, BOARDKUBE_LAB_SPEED: String(speed), NO_COLOR: '1' },
+    encoding: 'utf8',
+    timeout: 120_000,
+  });
+  return { code: r.status, ms: performance.now() - t0, out: `${r.stdout}\n${r.stderr}` };
+}
+
+/** Starts a run and kill -9s it after `afterMs` (or lets it end first). */
+function applyAndKill(stateDir: string, speed: number, afterMs: number): Promise<'killed' | 'ended'> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd[0]!, [...cmd.slice(1), 'apply', '-f', file, '--lab', '--yes', ...STAGES], {
+      env: { ...process.env, BOARDKUBE_STATE_DIR: stateDir, BOARDKUBE_LAB_SPEED: String(speed), NO_COLOR: '1' },
+      stdio: 'ignore',
+    });
+    let killed = false;
+    const timer = setTimeout(() => {
+      killed = child.kill('SIGKILL');
+    }, afterMs);
+    child.on('error', reject);
+    child.on('exit', () => {
+      clearTimeout(timer);
+      resolve(killed ? 'killed' : 'ended');
+    });
+  });
+}
+
+function stateFile(stateDir: string): string {
+  return join(stateDir, 'homelab.json');
+}
+
+/** The saved steps; throws if the file does not parse. Undefined before the first save. */
+function savedSteps(stateDir: string): Record<string, StepRecord> | undefined {
+  const path = stateFile(stateDir);
+  if (!existsSync(path)) return undefined;
+  const data = JSON.parse(readFileSync(path, 'utf8')) as { schemaVersion: number; steps: Record<string, StepRecord> };
+  expect(data.schemaVersion).toBe(2);
+  return data.steps;
+}
+
+describe('kill -9 during a lab run', () => {
+  let speed = 0.1;
+  let durationMs = 0;
+
+  beforeAll(async () => {
+    root = mkdtempSync(join(tmpdir(), 'bk-kill9-'));
+    const key = join(root, 'id_ed25519');
+    await createSshKey(key);
+    file = join(root, 'cluster.yaml');
+    writeClusterFile(file, defaultCluster(key));
+    cmd = boardkubeCommand();
+    // Pick the lab speed that makes a whole run last about TARGET_MS past start-up.
+    const dir0 = join(root, 'calibrate-0');
+    const dir1 = join(root, 'calibrate-1');
+    mkdirSync(dir0);
+    mkdirSync(dir1);
+    const base = apply(dir0, 0);
+    expect(base.code, base.out).toBe(0);
+    const PROBE = 0.01;
+    const probe = apply(dir1, PROBE);
+    expect(probe.code, probe.out).toBe(0);
+    const perUnit = Math.max(1, (probe.ms - base.ms) / PROBE);
+    speed = Math.min(5, Math.max(0.0005, TARGET_MS / perUnit));
+    durationMs = base.ms + perUnit * speed;
+  }, 240_000);
+
+  afterAll(() => {
+    if (root) rmSync(root, { recursive: true, force: true });
+  });
+
+  it(`at ${KILLS} random moments: the state parses, the resume finishes, verified steps never run twice`, async () => {
+    const seed = Number(process.env.BOARDKUBE_KILL9_SEED ?? Date.now() % 1_000_000);
+    const random = rng(seed);
+    console.log(`kill9: seed ${seed}, lab speed ${speed.toFixed(4)}, a run lasts ~${Math.round(durationMs)} ms`);
+    let killedMidRun = 0;
+    for (let i = 0; i < KILLS; i++) {
+      const dir = join(root, `run-${i}`);
+      mkdirSync(dir);
+      const where = `kill ${i + 1} (seed ${seed})`;
+      // Every other time, the resumed run is killed too before the last one finishes it.
+      const kills = i % 2 === 0 ? 1 : 2;
+      const doneBefore = new Map<string, number>();
+      for (let k = 0; k < kills; k++) {
+        const at = Math.round(random() * durationMs);
+        if ((await applyAndKill(dir, speed, at)) === 'killed') killedMidRun++;
+        const steps = savedSteps(dir);
+        for (const [key, rec] of Object.entries(steps ?? {})) {
+          if (rec.status !== 'done') continue;
+          if (doneBefore.has(key)) expect(rec.runs, `${where}: ${key} ran again after it was done`).toBe(doneBefore.get(key));
+          else doneBefore.set(key, rec.runs);
+        }
+      }
+      const resumed = apply(dir, 0);
+      expect(resumed.code, `${where}: the resumed run\n${resumed.out}`).toBe(0);
+      const after = savedSteps(dir)!;
+      for (const [key, runs] of doneBefore) expect(after[key]?.runs, `${where}: ${key} was done (runs ${runs}) and ran again`).toBe(runs);
+      for (const [key, rec] of Object.entries(after)) expect(['done', 'skipped'], `${where}: ${key} is ${rec.status}`).toContain(rec.status);
+    }
+    // Most kills must land inside a run for the test to mean anything.
+    expect(killedMidRun).toBeGreaterThanOrEqual(KILLS / 2);
+  }, 600_000);
+});
