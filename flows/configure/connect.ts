@@ -4,7 +4,7 @@ import type { Step } from '../../src/engine/types.ts';
 import { HostError } from '../../src/ports/host.ts';
 
 /** One line per fact: CPU architecture, kernel release, OS id, hostname. */
-export const PROBE_SCRIPT = 'uname -m -r && . /etc/os-release && echo "$ID" && cat /etc/hostname';
+export const PROBE_SCRIPT = `uname -m -r && sed -n 's/^ID=//p' /etc/os-release | tr -d '"' && cat /etc/hostname`;
 
 export const connectStep: Step = {
   id: 'connect',

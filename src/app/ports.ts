@@ -16,6 +16,8 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { LabCluster } from '../lab/cluster.ts';
 import { LabHost } from '../lab/host.ts';
+// The lab's command simulators register themselves on import.
+import '../lab/index.ts';
 import { LabWorld } from '../lab/world.ts';
 import type { Host, HostKeyInfo } from '../ports/host.ts';
 import type { Local } from '../ports/local.ts';

@@ -1,12 +1,15 @@
 // A session: one cluster file, its saved progress, the ports (real boards or practice lab), the engine and
 // the run log. The CLI and the wizard both start here, so they run the very same flows.
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { STAGES } from '../../flows/index.ts';
 import type { ClusterSpec } from '../cluster/spec.ts';
 import { Engine } from '../engine/engine.ts';
 import { RunLog } from '../engine/runlog.ts';
 import { MemorySecrets } from '../engine/secrets.ts';
 import { StateStore } from '../engine/state.ts';
-import type { Ports, Secrets, StageId } from '../engine/types.ts';
+import { InputError, type Ports, type Secrets, type StageId } from '../engine/types.ts';
 import type { HostKeyInfo } from '../ports/host.ts';
 import { makePorts } from './ports.ts';
 
@@ -25,6 +28,8 @@ export interface SessionOptions {
   onHostKeyPinned?: (node: string, key: HostKeyInfo) => void;
   /** Keep a run log (off for read-only commands such as status). */
   log?: boolean;
+  /** plan and status: never create saved progress that does not exist yet. */
+  readOnly?: boolean;
 }
 
 export interface Session {
@@ -38,11 +43,14 @@ export interface Session {
 }
 
 export function openSession(o: SessionOptions): Session {
-  const store = StateStore.open(o.stateDir, o.cluster.name, { mode: o.lab ? 'lab' : 'real', clusterFile: o.clusterFile });
+  // A read-only look at a cluster with no progress yet works on a throw-away copy, so it leaves nothing behind.
+  const scratch = o.readOnly && !existsSync(StateStore.fileFor(o.stateDir, o.cluster.name)) ? mkdtempSync(join(tmpdir(), 'boardkube-plan-')) : undefined;
+  const store = StateStore.open(scratch ?? o.stateDir, o.cluster.name, { mode: o.lab ? 'lab' : 'real', clusterFile: o.clusterFile });
   if (store.mode !== (o.lab ? 'lab' : 'real')) {
-    throw new Error(
-      `the saved progress of "${o.cluster.name}" (${store.path}) belongs to ${store.mode === 'lab' ? 'the practice lab' : 'real boards'}; ` +
-        `run ${store.mode === 'lab' ? 'with --lab' : 'without --lab'}, or give the cluster another name for a separate run`,
+    throw new InputError(
+      '--lab',
+      `the saved progress of "${o.cluster.name}" (${store.path}) belongs to ${store.mode === 'lab' ? 'the practice lab' : 'real boards'}`,
+      `run ${store.mode === 'lab' ? 'with --lab' : 'without --lab'}, or give the cluster another name for a separate run`,
     );
   }
   const secrets = o.secrets ?? new MemorySecrets();
@@ -71,6 +79,7 @@ export function openSession(o: SessionOptions): Session {
     async close() {
       await ports.close();
       log?.close();
+      if (scratch) rmSync(scratch, { recursive: true, force: true });
     },
   };
 }

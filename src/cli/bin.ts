@@ -1,4 +1,8 @@
-// Entry point of the `boardkube` command.
-import { main } from './main.ts';
-
+// Entry point of the `boardkube` command. Checks the Node version before loading anything that needs a newer one.
+const major = Number(process.versions.node.split('.')[0]);
+if (major < 22) {
+  process.stderr.write(`boardkube needs Node.js 22 or newer; this is ${process.version}. Install a newer one, e.g. npm install --prefix /opt/node24 node@24\n`);
+  process.exit(2);
+}
+const { main } = await import('./main.ts');
 process.exitCode = await main(process.argv.slice(2));

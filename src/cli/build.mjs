@@ -1,12 +1,27 @@
-// Bundles the CLI into one ESM file (bin/boardkube.js): one file to read at start-up is what makes the
-// wizard's first frame fast. Native optional modules stay outside the bundle.
+// Bundles the CLI into bin/boardkube.js plus chunks loaded on demand: few files to read at start-up and none
+// that the command does not need. Native optional modules stay outside the bundle.
 import { build } from 'esbuild';
-import { chmodSync, mkdirSync } from 'node:fs';
+import { chmodSync, mkdirSync, rmSync } from 'node:fs';
 
+// Ink loads React DevTools only when DEV=true and the package is installed; in one bundle its static import
+// would be resolved at start-up and fail. The bundle never ships DevTools.
+const noDevtools = {
+  name: 'no-devtools',
+  setup(b) {
+    b.onResolve({ filter: /^\.\/devtools\.js$/ }, () => ({ path: 'devtools', namespace: 'no-devtools' }));
+    b.onLoad({ filter: /.*/, namespace: 'no-devtools' }, () => ({ contents: 'export {};', loader: 'js' }));
+  },
+};
+
+rmSync('bin', { recursive: true, force: true });
 mkdirSync('bin', { recursive: true });
 await build({
   entryPoints: ['src/cli/bin.ts'],
-  outfile: 'bin/boardkube.js',
+  // Code splitting: each command loads only its own chunk (the wizard, the adapters) after start-up.
+  outdir: 'bin',
+  entryNames: 'boardkube',
+  chunkNames: 'chunks/[name]-[hash]',
+  splitting: true,
   bundle: true,
   platform: 'node',
   format: 'esm',
@@ -18,9 +33,10 @@ await build({
   external: ['cpu-features', 'react-devtools-core', '*.node'],
   define: { 'process.env.NODE_ENV': '"production"' },
   banner: {
-    // Bundled CommonJS dependencies (ssh2) call require(); give them one.
-    js: "#!/usr/bin/env node\nimport { createRequire as __bkCreateRequire } from 'node:module';\nconst require = __bkCreateRequire(import.meta.url);",
+    // Bundled CommonJS dependencies (ssh2) call require() and use __dirname; give them both.
+    js: "#!/usr/bin/env node\nimport { createRequire as __bkCreateRequire } from 'node:module';\nconst require = __bkCreateRequire(import.meta.url);const __filename = import.meta.filename;const __dirname = import.meta.dirname;",
   },
+  plugins: [noDevtools],
   logLevel: 'warning',
 });
 chmodSync('bin/boardkube.js', 0o755);

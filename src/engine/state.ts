@@ -2,7 +2,6 @@
 // It never holds a secret: join tokens are re-created, passwords are asked again.
 import Conf from 'conf';
 import { copyFileSync, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
-import { homedir } from 'node:os';
 import { join } from 'node:path';
 import type { Json, StageId, StepRecord } from './types.ts';
 
@@ -28,11 +27,7 @@ export interface StateData {
   lab?: Json;
 }
 
-export function defaultStateDir(): string {
-  if (process.env.BOARDKUBE_STATE_DIR) return process.env.BOARDKUBE_STATE_DIR;
-  const base = process.env.XDG_CONFIG_HOME || join(homedir(), '.config');
-  return join(base, 'boardkube');
-}
+export { defaultStateDir } from './state-dir.ts';
 
 export function stepKey(stage: StageId, step: string, node: string | null): string {
   return `${stage}/${step}@${node ?? '-'}`;

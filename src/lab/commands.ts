@@ -38,7 +38,7 @@ export function simulate(board: LabBoardData, script: string, all: LabBoardData[
 registerLabCommands([
   {
     name: 'connectivity probe (uname, os-release, hostname)',
-    match: /^\s*uname -m -r\s*&&\s*\. \/etc\/os-release\s*&&\s*echo "\$ID"\s*&&\s*cat \/etc\/hostname\s*$/,
+    match: /^uname -m -r && sed -n 's\/\^ID=\/\/p' \/etc\/os-release \| tr -d '"' && cat \/etc\/hostname$/,
     // uname prints the release before the machine, whatever the order of the flags.
     run: (b) => ({ stdout: `${String(b.facts.kernel)} ${String(b.facts.arch)}\narcharm\n${b.files['/etc/hostname'] ?? ''}`, ms: 120 }),
   },

@@ -1,0 +1,203 @@
+// The headless commands: init, plan, apply, status, reset. Loaded only when one of them runs.
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { openSession, type Session } from '../app/session.ts';
+import { loadClusterFile, writeClusterFile } from '../cluster/file.ts';
+import { defaultCluster, type ClusterSpec } from '../cluster/spec.ts';
+import { MemorySecrets } from '../engine/secrets.ts';
+import { InputError, STAGE_IDS, type EngineEvent, type StageId } from '../engine/types.ts';
+import type { Parsed } from './args.ts';
+import { EXIT } from './exit.ts';
+
+function out(text: string): void {
+  process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+}
+
+function err(text: string): void {
+  process.stderr.write(text.endsWith('\n') ? text : `${text}\n`);
+}
+
+function requireFile(p: Parsed): string {
+  if (!p.file) throw new InputError('-f', 'no cluster file given', 'pass -f cluster.yaml (create one with `boardkube init`)');
+  return p.file;
+}
+
+function clusterFor(p: Parsed): ClusterSpec {
+  // The practice lab never logs in anywhere, so a missing key file does not stop a rehearsal.
+  return loadClusterFile(requireFile(p), { checkKeyFile: !p.lab });
+}
+
+/** Stage options from the command line: flash flags, --set, the state dir for files a stage writes. */
+function stageOptions(p: Parsed, stateDir: string): Partial<Record<StageId, Record<string, unknown>>> {
+  const options: Partial<Record<StageId, Record<string, unknown>>> = {};
+  for (const id of STAGE_IDS) options[id] = { ...p.set, stateDir, yes: p.yes };
+  options.flash = { ...options.flash, ...(p.nodes.length ? { node: p.nodes } : {}), ...(p.device ? { device: p.device } : {}), ...(p.image ? { image: p.image } : {}) };
+  return options;
+}
+
+function readSecretFile(path: string): string {
+  const st = statSync(path);
+  if ((st.mode & 0o077) !== 0) throw new InputError('--sudo-password-file', `${path} can be read by others (mode ${(st.mode & 0o777).toString(8)})`, `chmod 600 ${path}`);
+  return readFileSync(path, 'utf8').replace(/\r?\n$/, '');
+}
+
+function open(p: Parsed, stateDir: string, mode: 'run' | 'look'): Session {
+  const cluster = clusterFor(p);
+  const secrets = new MemorySecrets();
+  if (p.sudoPasswordFile) secrets.set('sudo-password', readSecretFile(p.sudoPasswordFile));
+  else if (process.env.BOARDKUBE_SUDO_PASSWORD) secrets.set('sudo-password', process.env.BOARDKUBE_SUDO_PASSWORD);
+  return openSession({
+    cluster,
+    clusterFile: resolve(requireFile(p)),
+    stateDir,
+    lab: p.lab,
+    kubeconfig: p.kubeconfig ? resolve(p.kubeconfig) : undefined,
+    parallel: p.parallel,
+    options: stageOptions(p, stateDir),
+    secrets,
+    labFaults: p.labFaults,
+    log: mode === 'run',
+    readOnly: mode === 'look',
+    onHostKeyPinned: (node, key) => err(`${node}: host key ${key.type} ${key.fingerprint} seen for the first time, pinned`),
+  });
+}
+
+/** Plain progress lines for apply without a full-screen terminal. */
+function progressPrinter(e: EngineEvent): void {
+  const where = (stage: string, step: string, node: string | null) => `[${stage}] ${step}${node ? ` ${node}` : ''}`;
+  switch (e.type) {
+    case 'stage-start':
+      return out(`== ${e.stage}`);
+    case 'step-start':
+      return out(`${where(e.stage, e.step, e.node)}: ${e.title} ...`);
+    case 'step-end':
+      return out(`${where(e.stage, e.step, e.node)}: ${e.status === 'verified' ? 'done (verified, not run again)' : e.status}${e.error ? `\n  ${e.error}` : ''} (${e.ms} ms)`);
+    case 'needs': {
+      const missing = e.checks.filter((c) => !c.ok);
+      for (const c of missing) out(`${where(e.stage, e.step ?? '', e.node)}: missing: ${c.what}\n  fix: ${c.fix}`);
+      return;
+    }
+    case 'progress':
+      if (e.progress.message) out(`${where(e.stage, e.step, e.node)}: ${e.progress.message}`);
+      return;
+    case 'log':
+      return out(`${where(e.stage, e.step, e.node)}| ${e.line}`);
+    case 'run-end':
+      return out(`== ${e.status}`);
+    default:
+      return;
+  }
+}
+
+async function confirm(question: string): Promise<boolean> {
+  const { createInterface } = await import('node:readline/promises');
+  const rl = createInterface({ input: process.stdin, output: process.stdout });
+  try {
+    return /^y(es)?$/i.test((await rl.question(`${question} [y/N] `)).trim());
+  } finally {
+    rl.close();
+  }
+}
+
+export async function cmdInit(p: Parsed): Promise<number> {
+  const file = p.file ?? 'cluster.yaml';
+  if (existsSync(file) && !p.force) throw new InputError('-f', `${file} exists already`, 'choose another name with -f, or pass --force to overwrite it');
+  writeClusterFile(file, defaultCluster());
+  out(`wrote ${file}: an ODROID-N2 master and four workers. Edit the addresses and the key, then run: boardkube plan -f ${file}`);
+  return EXIT.ok;
+}
+
+export async function cmdPlan(p: Parsed, stateDir: string): Promise<number> {
+  const s = open(p, stateDir, 'look');
+  try {
+    const stages = s.engine.select({ only: p.stages.length ? p.stages : s.engine.stages.filter((st) => !st.unavailable).map((st) => st.id), skip: p.skip });
+    const actions = await s.engine.plan(stages);
+    if (p.json) out(JSON.stringify(actions, null, 2));
+    else {
+      for (const a of actions) {
+        out(`[${a.stage}] ${a.step}${a.node ? ` on ${a.node}` : ''}: ${a.description}`);
+        if (a.path) out(`    ${a.type} ${a.path}`);
+        if (a.content && a.type !== 'file') out(a.content.split('\n').map((l) => `    | ${l}`).join('\n'));
+      }
+      out(`${actions.length} actions; nothing was changed.`);
+    }
+    return EXIT.ok;
+  } finally {
+    await s.close();
+  }
+}
+
+export async function cmdApply(p: Parsed, stateDir: string): Promise<number> {
+  const s = open(p, stateDir, 'run');
+  const controller = new AbortController();
+  let interrupted = false;
+  const onSigint = () => {
+    if (interrupted) process.exit(EXIT.interrupted);
+    interrupted = true;
+    err('\ninterrupted: cancelling the running steps; progress so far is saved (Ctrl+C again to quit at once)');
+    controller.abort();
+  };
+  process.on('SIGINT', onSigint);
+  process.on('SIGTERM', onSigint);
+  try {
+    const stages = s.engine.select({ only: p.stages, skip: p.skip });
+    s.engine.prepare(stages);
+    if (stages.length === 0) {
+      out('every available stage is done; nothing to do');
+      return EXIT.ok;
+    }
+    if (!p.yes) {
+      if (!process.stdin.isTTY) throw new InputError('--yes', 'apply changes boards and disks and needs a confirmation', 'add --yes to run without asking');
+      const ok = await confirm(`Run ${stages.join(', ')} on ${s.ports.mode === 'lab' ? 'the practice lab' : 'real boards'} (${s.cluster.name})?`);
+      if (!ok) return EXIT.interrupted;
+    }
+    s.engine.on(progressPrinter);
+    const outcome = await s.engine.run(stages, controller.signal);
+    if (s.log) out(`log: ${s.log.path}`);
+    return outcome === 'done' ? EXIT.ok : outcome === 'cancelled' ? EXIT.interrupted : EXIT.failed;
+  } finally {
+    process.off('SIGINT', onSigint);
+    process.off('SIGTERM', onSigint);
+    await s.close();
+  }
+}
+
+export async function cmdStatus(p: Parsed, stateDir: string): Promise<number> {
+  const s = open(p, stateDir, 'look');
+  try {
+    const records = s.store.steps();
+    const checks = p.verify ? await s.engine.recheck(s.engine.stages.filter((st) => !st.unavailable).map((st) => st.id)) : [];
+    const rows = s.engine.stages.map((st) => ({ stage: st.id, title: st.title, status: s.engine.stageStatus(st.id), unavailable: st.unavailable ?? null }));
+    if (p.json) out(JSON.stringify({ cluster: s.cluster.name, mode: s.store.mode, stateFile: s.store.path, stages: rows, steps: records, ...(p.verify ? { verified: checks } : {}) }, null, 2));
+    else {
+      out(`${s.cluster.name} (${s.store.mode === 'lab' ? 'practice lab' : 'real boards'}), progress in ${s.store.path}`);
+      for (const r of rows) out(`  ${r.stage.padEnd(14)} ${r.status === 'unavailable' ? 'not available yet' : r.status}`);
+      for (const [key, rec] of Object.entries(records)) if (rec.status === 'failed') out(`  failed: ${rec.error ?? key}`);
+      for (const c of checks) out(`  ${c.ok ? 'still done' : 'NO LONGER DONE'}: ${c.stage}/${c.step}${c.node ? ` on ${c.node}` : ''}${c.error ? ` (${c.error})` : ''}`);
+    }
+    return EXIT.ok;
+  } finally {
+    await s.close();
+  }
+}
+
+export async function cmdReset(p: Parsed, stateDir: string): Promise<number> {
+  const s = open(p, stateDir, 'run');
+  try {
+    for (const node of p.forgetHostKeys) {
+      if (!s.cluster.nodes.some((n) => n.name === node)) throw new InputError('--forget-host-key', `no node "${node}" in the cluster file`, `use one of: ${s.cluster.nodes.map((n) => n.name).join(', ')}`);
+      out(s.store.forgetHostKey(node) ? `${node}: pinned host key forgotten; the next connection pins the key it sees` : `${node}: no host key was pinned`);
+    }
+    const stages = p.stages.length ? p.stages : p.forgetHostKeys.length ? [] : s.engine.stages.map((st) => st.id);
+    for (const id of stages) {
+      s.engine.stage(id as StageId);
+      const n = s.store.clearStage(id as StageId);
+      if (n) out(`${id}: forgot ${n} step records`);
+    }
+    out('saved progress updated; nothing on the boards was changed');
+    return EXIT.ok;
+  } finally {
+    await s.close();
+  }
+}
+
