@@ -72,6 +72,16 @@ describe('engine', () => {
     expect(calls).toEqual([]);
   });
 
+  it('without --stage selects what is not done yet, but never a stage that runs only when named', async () => {
+    const calls: string[] = [];
+    const flash: Stage = { ...stage('flash', [recordingStep('f', calls)]), onlyWhenNamed: 'erases disks' };
+    const { engine } = setup([flash, stage('configure', [recordingStep('a', calls)]), { ...stage('ci', []), unavailable: 'not yet' }]);
+    expect(engine.select()).toEqual(['configure']);
+    await engine.run(engine.select());
+    expect(engine.select()).toEqual([]);
+    expect(engine.select({ only: ['flash'] })).toEqual(['flash']);
+  });
+
   it('keeps at most `parallel` boards busy at once', async () => {
     let busy = 0;
     let most = 0;

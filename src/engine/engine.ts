@@ -82,7 +82,8 @@ export class Engine {
 
   /**
    * Turns --stage/--skip into an ordered list, refusing unknown names, unavailable stages and missing
-   * prerequisites before anything runs. No --stage: every available stage that is not done yet.
+   * prerequisites before anything runs. No --stage: every available stage that is not done yet, except those
+   * that run only when named.
    */
   select(sel: Selection = {}): StageId[] {
     for (const name of [...(sel.only ?? []), ...(sel.skip ?? [])]) {
@@ -93,7 +94,7 @@ export class Engine {
     const skip = new Set(sel.skip ?? []);
     const explicit = (sel.only ?? []).length > 0;
     const chosen = this.#o.stages
-      .filter((s) => (explicit ? sel.only!.includes(s.id) : !s.unavailable && this.stageStatus(s.id) !== 'done'))
+      .filter((s) => (explicit ? sel.only!.includes(s.id) : !s.unavailable && !s.onlyWhenNamed && this.stageStatus(s.id) !== 'done'))
       .filter((s) => !skip.has(s.id));
     for (const s of chosen) {
       if (s.unavailable) throw new InputError('--stage', `stage "${s.id}" is not available yet: ${s.unavailable}`, 'leave it out for now');

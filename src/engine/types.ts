@@ -118,6 +118,8 @@ export interface Stage {
   requires: StageId[];
   /** Present when the stage is not built yet: shown as "not available yet", never run. */
   unavailable?: string;
+  /** Run only when named with --stage (e.g. flash: it erases disks and needs a device per card); the reason. */
+  onlyWhenNamed?: string;
   /** Options the stage takes (CLI --set name=value, wizard inputs). */
   options?: StageOption[];
   /** Checks and normalises the options; throws InputError naming the option. */
