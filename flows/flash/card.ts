@@ -3,7 +3,7 @@
 // `plan` shows exactly what `run` performs (both call these).
 import { createHash } from 'node:crypto';
 import { homedir } from 'node:os';
-import { basename, join } from 'node:path';
+import { basename, join, resolve } from 'node:path';
 import type { BoardProfile, BootloaderWrite, PartitionSpec } from '../../src/boards/types.ts';
 import { parseCidr } from '../../src/cluster/net.ts';
 import type { ClusterSpec, NodeSpec } from '../../src/cluster/spec.ts';
@@ -38,7 +38,7 @@ export function expectedImage(profile: BoardProfile, image?: string): ImageFacts
   const src = image ?? profile.tarball.url;
   const local = !/^https?:\/\//.test(src);
   return {
-    tarball: local ? src : join(imageCacheDir(), basename(new URL(src).pathname)),
+    tarball: local ? resolve(src) : join(imageCacheDir(), basename(new URL(src).pathname)),
     md5: '',
     bytes: 0,
     uncompressedBytes: 0,
@@ -254,9 +254,8 @@ export function extractOps(card: Card): DiskOp[] {
       tarball: card.image.tarball,
       target: card.root,
       totalBytes: card.image.bytes,
-      stdinFile: card.image.tarball,
       // --numeric-owner: keep Arch's user and group numbers; this computer's names (Debian's, say) map to others.
-      argv: ['bsdtar', '-x', '-p', '--numeric-owner', '-f', '-', '-C', card.root],
+      argv: ['bsdtar', '-x', '-p', '--numeric-owner', '-f', card.image.tarball, '-C', card.root],
       describe: `extract ${basename(card.image.tarball)} into the root filesystem (the boot files land in ${card.root}/boot, moved to the boot partition later)`,
     },
   ];

@@ -78,7 +78,7 @@ export type DiskOp =
   | (OpBase & { op: 'mkfs'; device: string; partition: string; fs: 'vfat' | 'ext4'; label: string; uuid: string; argv: string[] })
   | (OpBase & { op: 'mount'; device: string; partition: string; target: string; argv: string[] })
   | (OpBase & { op: 'umount'; device: string; target: string; argv: string[] })
-  | (OpBase & { op: 'extract'; device: string; tarball: string; target: string; totalBytes: number; argv: string[]; stdinFile: string })
+  | (OpBase & { op: 'extract'; device: string; tarball: string; target: string; totalBytes: number; argv: string[] })
   | (OpBase & { op: 'dd'; device: string; input: string; bs: number; skip: number; seek: number; count?: number; argv: string[] })
   | (OpBase & { op: 'mkimage'; device: string; input: string; output: string; argv: string[] })
   | (OpBase & { op: 'write-file'; device: string; path: string; content: string; mode: number; touchNow?: boolean })
@@ -211,8 +211,6 @@ export function commandLine(op: DiskOp): string {
   switch (op.op) {
     case 'partition':
       return `${op.argv.map(shQuote).join(' ')} <<'EOF'\n${op.stdin}EOF`;
-    case 'extract':
-      return `${op.argv.map(shQuote).join(' ')} < ${shQuote(op.stdinFile)}`;
     case 'reread':
       return `${op.argv.map(shQuote).join(' ')}  # then wait up to ${Math.round(op.timeoutMs / 1000)} s for ${op.nodes.join(', ')}`;
     case 'write-file':

@@ -2,10 +2,10 @@
 // the changes, plain reads for the checks. Every change passes a guard first: never the system disk, never a
 // device mounted anywhere but under this adapter's own mount folder, never a file outside it.
 import { spawn } from 'node:child_process';
-import { constants, createReadStream, existsSync, readFileSync, readdirSync, statSync } from 'node:fs';
+import { constants, createReadStream, existsSync, readFileSync, readdirSync, readlinkSync, statSync } from 'node:fs';
 import { chmod, lstat, mkdir, open, readFile, readlink, rm, statfs, symlink, utimes, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve as resolvePath } from 'node:path';
 import type { Readable } from 'node:stream';
 import {
   DiskError,
@@ -22,7 +22,7 @@ import {
   type TarballFacts,
 } from '../../ports/disks.ts';
 import { download, fetchText } from './download.ts';
-import { parseFindmnt, parseLsblk, parseSwaps } from './lsblk.ts';
+import { parseFindmnt, parseLsblk, parseSwaps, type MountFact } from './lsblk.ts';
 import { inspectTarball } from './tarball.ts';
 
 export interface RunResult {
@@ -80,6 +80,42 @@ export function run(argv: string[], opts: { stdin?: string | Readable; signal?: 
   });
 }
 
+/** Like run(), with the child's pid at hand (for progress from /proc). */
+function runWithPid(argv: string[], opts: { signal?: AbortSignal } = {}): { pid: number | undefined; done: Promise<RunResult> } {
+  const [file, ...args] = argv;
+  const child = spawn(findTool(file!) ?? file!, args, { stdio: ['ignore', 'pipe', 'pipe'], signal: opts.signal, env: { ...process.env, LC_ALL: 'C' } });
+  const out: Buffer[] = [];
+  const err: Buffer[] = [];
+  child.stdout.on('data', (b: Buffer) => out.push(b));
+  child.stderr.on('data', (b: Buffer) => err.push(b));
+  const done = new Promise<RunResult>((resolve, reject) => {
+    child.on('error', (e) => ((e as NodeJS.ErrnoException).code === 'ENOENT' ? resolve({ code: 127, stdout: '', stderr: `${file}: command not found` }) : reject(e)));
+    child.on('close', (code, sig) => resolve({ code: code ?? (sig ? 128 : 1), stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString() }));
+  });
+  return { pid: child.pid, done };
+}
+
+/** How far process pid has read into file (its file position, from /proc/PID/fdinfo), or null. */
+function readPosition(pid: number | undefined, file: string): number | null {
+  if (!pid) return null;
+  try {
+    for (const fd of readdirSync(`/proc/${pid}/fd`)) {
+      let target = '';
+      try {
+        target = readlinkSync(`/proc/${pid}/fd/${fd}`);
+      } catch {
+        continue;
+      }
+      if (target !== file) continue;
+      const m = /^pos:\s+(\d+)/m.exec(readFileSync(`/proc/${pid}/fdinfo/${fd}`, 'utf8'));
+      return m ? Number(m[1]) : null;
+    }
+  } catch {
+    /* the process has ended */
+  }
+  return null;
+}
+
 function tail(text: string, n = 4): string {
   return text.trim().split('\n').slice(-n).join('\n');
 }
@@ -120,6 +156,25 @@ export function mountTable(): Map<string, string> {
   return m;
 }
 
+/** Mount facts (source, target, maj:min) from /proc/self/mountinfo, as findmnt -l gives them. */
+export function mountFacts(): MountFact[] {
+  let text = '';
+  try {
+    text = readFileSync('/proc/self/mountinfo', 'utf8');
+  } catch {
+    return [];
+  }
+  const unescape = (x: string) => x.replace(/\\(\d{3})/g, (_m, o: string) => String.fromCharCode(parseInt(o, 8)));
+  const out: MountFact[] = [];
+  for (const line of text.split('\n')) {
+    const parts = line.split(' ');
+    const sep = parts.indexOf('-');
+    if (sep < 0 || parts.length < 5) continue;
+    out.push({ source: unescape(parts[sep + 2] ?? ''), target: unescape(parts[4]!), majMin: parts[2] });
+  }
+  return out;
+}
+
 export class RealDisks implements Disks {
   readonly ownMountBase: string;
   readonly #sudo: boolean;
@@ -137,11 +192,21 @@ export class RealDisks implements Disks {
     return run(this.#argv(argv), opts);
   }
 
-  async list(signal?: AbortSignal): Promise<BlockDevice[]> {
-    const lsblk = await run(['lsblk', '-J', '-b', '-O'], { signal });
+  /**
+   * Every block device. `full`: every lsblk column (-O: filesystem types and labels too, which lsblk finds by
+   * reading the devices, slow while a card is being written); otherwise the columns the safety checks need.
+   */
+  async list(signal?: AbortSignal, full = true): Promise<BlockDevice[]> {
+    const cols = full ? ['-O'] : ['-o', 'NAME,KNAME,PATH,SIZE,TYPE,TRAN,RM,HOTPLUG,RO,MODEL,VENDOR,SERIAL,MOUNTPOINTS,MAJ:MIN,PKNAME'];
+    const lsblk = await run(['lsblk', '-J', '-b', ...cols], { signal });
     if (lsblk.code !== 0) throw new DiskError('io', `lsblk failed: ${tail(lsblk.stderr)}`, 'install util-linux');
-    const fm = await run(['findmnt', '-J', '-l', '-o', 'SOURCE,TARGET,MAJ:MIN'], { signal });
-    const mounts = fm.code === 0 ? parseFindmnt(fm.stdout) : [];
+    // The full list asks findmnt; the quick one (the safety checks before each change) reads the same facts
+    // from /proc/self/mountinfo without starting a program.
+    let mounts = full ? [] : mountFacts();
+    if (full || mounts.length === 0) {
+      const fm = await run(['findmnt', '-J', '-l', '-o', 'SOURCE,TARGET,MAJ:MIN'], { signal });
+      mounts = fm.code === 0 ? parseFindmnt(fm.stdout) : [];
+    }
     let swaps: string[] = [];
     try {
       swaps = parseSwaps(readFileSync('/proc/swaps', 'utf8'));
@@ -159,15 +224,20 @@ export class RealDisks implements Disks {
     } catch {
       return null;
     }
-    return (await this.list(signal)).find((d) => d.path === real) ?? null;
+    return (await this.list(signal, false)).find((d) => d.path === real) ?? null;
   }
 
   async mountedAt(dir: string): Promise<string | null> {
     return mountTable().get(dir) ?? null;
   }
 
-  /** The last line of defence, whatever the flow asked. */
-  async #guard(op: DiskOp): Promise<BlockDevice | null> {
+  /**
+   * The last line of defence, whatever the flow asked. Paths must lie under this adapter's mount folder. A change
+   * to the raw device (partition table, filesystems, dd, the FAT partition) first looks at the device afresh
+   * (lsblk, findmnt, /proc/swaps): never the system disk, never mounted elsewhere, not read-only. A file written
+   * through the mount only needs the mount to be this device's partition (from /proc/self/mountinfo).
+   */
+  async #guard(op: DiskOp): Promise<void> {
     const paths: string[] = [];
     if ('path' in op) paths.push(op.path);
     if (op.op === 'mount' || op.op === 'umount' || op.op === 'extract') paths.push(op.target);
@@ -177,14 +247,27 @@ export class RealDisks implements Disks {
     for (const p of paths) {
       if (!isInside(p, this.ownMountBase)) throw new DiskError('refused', `refusing to ${op.op} ${p}: outside ${this.ownMountBase}`);
     }
-    if (!op.device) return null;
+    if (!op.device) return;
+    const raw = op.op === 'partition' || op.op === 'reread' || op.op === 'mkfs' || op.op === 'dd' || op.op === 'fat-copy-in' || op.op === 'mount' || op.op === 'eject';
+    if (!raw) {
+      const mounts = mountTable();
+      for (const p of paths) {
+        let best = '';
+        for (const target of mounts.keys()) if (isInside(p, target) && target.length > best.length) best = target;
+        const source = mounts.get(best) ?? '';
+        if (isInside(best, this.ownMountBase) && !(source === op.device || source.startsWith(op.device))) {
+          throw new DiskError('refused', `refusing to ${op.op} ${p}: ${best} holds ${source || 'nothing'}, not a partition of ${op.device}`);
+        }
+      }
+      if (op.op !== 'umount' && !existsSync(op.device)) throw new DiskError('gone', `${op.device} is not there any more (card pulled out?)`, 'put the card back and run the same command again: finished steps are not repeated');
+      return;
+    }
     const dev = await this.get(op.device);
     if (!dev) throw new DiskError('gone', `${op.device} is not there any more (card pulled out?)`, 'put the card back and run the same command again: finished steps are not repeated');
     if (dev.system) throw new DiskError('refused', `refusing to touch ${dev.path}: it is this computer's system disk (${dev.systemReason})`);
     const foreign = dev.mountpoints.filter((m) => !isInside(m, this.ownMountBase));
     if (foreign.length > 0) throw new DiskError('refused', `refusing to touch ${dev.path}: it is mounted at ${foreign.join(', ')}`, `unmount it first (umount ${foreign.join(' ')})`);
-    if (dev.readOnly && op.op !== 'umount' && op.op !== 'eject') throw new DiskError('refused', `${dev.path} is read-only`, 'slide the lock switch on the SD card or adapter to "unlocked"');
-    return dev;
+    if (dev.readOnly && op.op !== 'eject') throw new DiskError('refused', `${dev.path} is read-only`, 'slide the lock switch on the SD card or adapter to "unlocked"');
   }
 
   async #failed(op: DiskOp, r: RunResult): Promise<never> {
@@ -220,7 +303,7 @@ export class RealDisks implements Disks {
             if (!(await this.get(op.device))) throw new DiskError('gone', `${op.device} disappeared while its partitions were being registered`);
             throw new DiskError('timeout', `the kernel did not create ${missing.join(', ')} within ${Math.round(op.timeoutMs / 1000)} s after partitioning ${op.device}`, `run \`partx -u ${op.device}\` (or partprobe), or pull the card out and put it back, then run the same command again`);
           }
-          await new Promise((res) => setTimeout(res, 100));
+          await new Promise((res) => setTimeout(res, 25));
           opts.signal?.throwIfAborted();
         }
       }
@@ -252,28 +335,46 @@ export class RealDisks implements Disks {
         return check(await this.#run(op.argv, { signal: opts.signal }));
       }
       case 'extract': {
-        const st = statSync(op.stdinFile);
-        let done = 0;
-        let last = 0;
+        const total = statSync(op.tarball).size;
+        let rate = 0;
         let lastDone = 0;
         let lastAt = Date.now();
-        let rate = 0;
-        const src = createReadStream(op.stdinFile, { highWaterMark: 1 << 20 });
-        src.on('data', (b) => {
-          done += (b as Buffer).length;
+        const report = (done: number) => {
           const now = Date.now();
-          if (now - last >= 250) {
-            const dt = (now - lastAt) / 1000;
-            if (dt > 0) rate = rate ? 0.7 * rate + 0.3 * ((done - lastDone) / dt) : (done - lastDone) / dt;
-            lastAt = now;
-            lastDone = done;
-            last = now;
-            opts.progress?.({ done, total: st.size, rate });
+          const dt = (now - lastAt) / 1000;
+          if (dt > 0 && done >= lastDone) rate = rate ? 0.7 * rate + 0.3 * ((done - lastDone) / dt) : (done - lastDone) / dt;
+          lastAt = now;
+          lastDone = done;
+          opts.progress?.({ done, total, rate });
+        };
+        if (this.#sudo) {
+          // Not root: bsdtar runs under sudo and its file position is not ours to read; stream the tarball through.
+          let done = 0;
+          let last = 0;
+          const src = createReadStream(op.tarball, { highWaterMark: 1 << 20 });
+          src.on('data', (b) => {
+            done += (b as Buffer).length;
+            if (Date.now() - last >= 250) {
+              last = Date.now();
+              report(done);
+            }
+          });
+          const argv = op.argv.map((a, i) => (op.argv[i - 1] === '-f' ? '-' : a));
+          await check(await this.#run(argv, { stdin: src, signal: opts.signal }));
+        } else {
+          // Root: bsdtar reads the file itself (faster than a pipe); progress is its read position in /proc.
+          const r = runWithPid(op.argv, { signal: opts.signal });
+          const timer = setInterval(() => {
+            const pos = readPosition(r.pid, resolvePath(op.tarball));
+            if (pos !== null) report(pos);
+          }, 250);
+          try {
+            await check(await r.done);
+          } finally {
+            clearInterval(timer);
           }
-        });
-        const r = await this.#run(op.argv, { stdin: src, signal: opts.signal });
-        await check(r);
-        opts.progress?.({ done: st.size, total: st.size, rate });
+        }
+        opts.progress?.({ done: total, total, rate });
         return;
       }
       case 'write-file':
