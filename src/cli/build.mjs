@@ -1,7 +1,7 @@
 // Bundles the CLI into bin/boardkube.js plus chunks loaded on demand: few files to read at start-up and none
 // that the command does not need. Native optional modules stay outside the bundle.
 import { build } from 'esbuild';
-import { chmodSync, mkdirSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, renameSync, rmSync } from 'node:fs';
 
 // Ink loads React DevTools only when DEV=true and the package is installed; in one bundle its static import
 // would be resolved at start-up and fail. The bundle never ships DevTools.
@@ -13,12 +13,13 @@ const noDevtools = {
   },
 };
 
-rmSync('bin', { recursive: true, force: true });
-mkdirSync('bin', { recursive: true });
+// Built beside bin/ and swapped in, so a boardkube already running (a test, a wizard) keeps its chunks.
+const out = `bin.build-${process.pid}`;
+rmSync(out, { recursive: true, force: true });
 await build({
   entryPoints: ['src/cli/bin.ts'],
   // Code splitting: each command loads only its own chunk (the wizard, the adapters) after start-up.
-  outdir: 'bin',
+  outdir: out,
   entryNames: 'boardkube',
   chunkNames: 'chunks/[name]-[hash]',
   splitting: true,
@@ -39,4 +40,8 @@ await build({
   plugins: [noDevtools],
   logLevel: 'warning',
 });
-chmodSync('bin/boardkube.js', 0o755);
+chmodSync(`${out}/boardkube.js`, 0o755);
+const old = `bin.old-${process.pid}`;
+if (existsSync('bin')) renameSync('bin', old);
+renameSync(out, 'bin');
+rmSync(old, { recursive: true, force: true });

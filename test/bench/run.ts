@@ -2,7 +2,9 @@
 import type { Metric } from './stats.ts';
 
 const benches: Array<[string, () => Promise<Metric[]>]> = [
+  ['startup', async () => (await import('./startup.ts')).benchStartup()],
   ['resume', async () => (await import('./resume.ts')).benchResume()],
+  ['flash', async () => (await import('./flash.ts')).benchFlash()],
 ];
 
 let failed = false;
