@@ -439,7 +439,7 @@ const writeKubeconfig: Step = {
       ({ token, expiresAt } = await issueToken(ctx, c, o));
       writePrivateFile(o.kubeconfigOut, buildKubeconfig({ opts: o, server, caPem, token, expiresAt }));
     }
-    ctx.log(`wrote ${o.kubeconfigOut} (mode 0600, context ${contextName(o)}); try it: kubectl --kubeconfig ${o.kubeconfigOut} get pods -A`);
+    ctx.log(`wrote ${o.kubeconfigOut} (mode 0600, context ${contextName(o)}); try it: kubectl --kubeconfig ${o.kubeconfigOut} get pods${o.scope.kind === 'namespace' ? '' : ' -A'}`);
     return { path: o.kubeconfigOut, context: contextName(o), server, expiresAt, revoke: revokeCommand(o) };
   },
   async verify(ctx) {
