@@ -82,6 +82,13 @@ describe('engine', () => {
     expect(engine.select({ only: ['flash'] })).toEqual(['flash']);
   });
 
+  it('a step that refuses the user\'s input ends the run as refused (exit 2), not as a plain failure', async () => {
+    const refusing: Step = { ...recordingStep('pick-device', []), run: async () => { throw new InputError('--device', '/dev/vda holds / of this computer', 'choose the card'); } };
+    const { engine, store } = setup([stage('configure', [refusing])]);
+    expect(await engine.run(['configure'])).toBe('refused');
+    expect(store.step('configure/pick-device@-')?.error).toMatch(/--device: \/dev\/vda holds \//);
+  });
+
   it('keeps at most `parallel` boards busy at once', async () => {
     let busy = 0;
     let most = 0;

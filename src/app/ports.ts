@@ -14,6 +14,7 @@ import { expandHome } from '../util/paths.ts';
 import { ClusterError, type ClusterPort } from '../ports/cluster.ts';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { LAB_CARD_FAULTS, LabCards, type LabCardFault } from '../lab/cards.ts';
 import { LabCluster } from '../lab/cluster.ts';
 import { LabHost } from '../lab/host.ts';
 // The lab's command simulators register themselves on import.
@@ -66,10 +67,13 @@ const labLocal: Local = {
 function labPorts(o: PortsOptions): Ports {
   const board = findBoard(o.cluster.board)!;
   const world = LabWorld.open(o.cluster, board, o.store);
+  const cards = new LabCards({ world });
   for (const spec of o.labFaults ?? []) {
-    const [node = '', fault = ''] = spec.split(':');
-    if (fault === 'none') world.clearFaults(node);
-    else world.setFault(node, fault, true);
+    const [target = '', fault = ''] = spec.split(':');
+    // Card faults name a card reader's device (or "cards" for every card); the others name a board.
+    if (Object.hasOwn(LAB_CARD_FAULTS, fault)) cards.setFault(fault as LabCardFault, true, target === 'cards' ? undefined : target);
+    else if (fault === 'none') world.clearFaults(target);
+    else world.setFault(target, fault, true);
   }
   const keys = pinnedHostKeys(o.store, o.onHostKeyPinned);
   const hosts = cachedHosts((node) => new LabHost(world.board(node.name), world, keys, o.cluster.ssh.user));
@@ -78,7 +82,7 @@ function labPorts(o: PortsOptions): Ports {
     mode: 'lab',
     host: (node) => hosts.get(node),
     local: labLocal,
-    disks: { list: async () => [] } as unknown as Ports['disks'],
+    disks: cards,
     async cluster() {
       return labCluster ??= openLabCluster(world, o.cluster);
     },

@@ -154,7 +154,7 @@ export async function cmdApply(p: Parsed, stateDir: string): Promise<number> {
     s.engine.on(progressPrinter);
     const outcome = await s.engine.run(stages, controller.signal);
     if (s.log) out(`log: ${s.log.path}`);
-    return outcome === 'done' ? EXIT.ok : outcome === 'cancelled' ? EXIT.interrupted : EXIT.failed;
+    return { done: EXIT.ok, cancelled: EXIT.interrupted, refused: EXIT.input, failed: EXIT.failed }[outcome];
   } finally {
     process.off('SIGINT', onSigint);
     process.off('SIGTERM', onSigint);

@@ -44,12 +44,14 @@ export interface Selection {
   skip?: readonly string[];
 }
 
-export type RunOutcome = 'done' | 'failed' | 'cancelled';
+/** 'refused': a step turned down the user's input (a device that must not be touched, ...) before changing anything. */
+export type RunOutcome = 'done' | 'failed' | 'cancelled' | 'refused';
 
 export class Engine {
   readonly #o: EngineOptions;
   readonly #listeners = new Set<(e: EngineEvent) => void>();
   readonly #parsed = new Map<StageId, Record<string, unknown>>();
+  #refused = false;
 
   constructor(options: EngineOptions) {
     this.#o = options;
@@ -186,19 +188,20 @@ export class Engine {
   /** Runs the stages in order. Never throws for a failing step: the outcome and events say what happened. */
   async run(stages: readonly StageId[], signal: AbortSignal = new AbortController().signal): Promise<RunOutcome> {
     this.prepare(stages);
+    this.#refused = false;
     this.#emit({ type: 'run-start', stages: [...stages] });
     for (const id of stages) {
       const outcome = await this.#runStage(this.stage(id), signal);
       if (outcome !== 'done') {
         this.#emit({ type: 'run-end', status: outcome });
-        return outcome;
+        return outcome === 'failed' && this.#refused ? 'refused' : outcome;
       }
     }
     this.#emit({ type: 'run-end', status: 'done' });
     return 'done';
   }
 
-  async #runStage(stage: Stage, signal: AbortSignal): Promise<RunOutcome> {
+  async #runStage(stage: Stage, signal: AbortSignal): Promise<'done' | 'failed' | 'cancelled'> {
     this.#emit({ type: 'stage-start', stage: stage.id });
     const verified = new Set<string>();
     for (const c of await this.#reverify(stage, signal)) {
@@ -289,6 +292,7 @@ export class Engine {
       return 'done';
     } catch (e) {
       const cancelled = signal.aborted;
+      if (e instanceof InputError) this.#refused = true;
       const cause = cancelled ? 'interrupted' : redact((e as Error).message ?? String(e), this.#o.secrets);
       const error = `${stage.id}/${step.id}${where}: ${cause}`;
       const rec = store.step(key);
