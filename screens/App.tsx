@@ -56,8 +56,9 @@ export function hintsFor(s: WizardSnapshot): Array<[string, string]> {
       return [['Esc', 'back to stages'], ['v', 're-verify'], ['i', 'inventory'], ['q', 'quit']];
     case 'stage':
       if (s.commands) return [['↑↓/PgUp/PgDn', 'scroll'], ['Esc/c', 'close']];
+      if (s.optionsOpen) return [['↑↓', 'answer'], ['type', 'edit'], ['^U', 'clear'], ['^R', 'look for cards'], ['Enter/Esc', 'done']];
       if (running) return [['^C', 'stop'], ['c', 'commands'], ['Tab', 'next board log'], ['PgUp/PgDn', 'scroll log'], ['↑↓', 'step']];
-      return [['Enter', 'run'], ['←→', 'stage'], ['↑↓', 'step'], ['c', 'commands'], ['Tab', 'board log'], ['PgUp/PgDn', 'scroll'], ['v', 're-verify'], ['i', 'inventory'], ['s', 'summary'], ['q', 'quit']];
+      return [['Enter', 'run'], ['←→', 'stage'], ['↑↓', 'step'], ['c', 'commands'], ...(s.stages.find((x) => x.id === s.currentStage)?.options.length ? ([['o', 'options']] as Array<[string, string]>) : []), ['Tab', 'board log'], ['PgUp/PgDn', 'scroll'], ['v', 're-verify'], ['i', 'inventory'], ['s', 'summary'], ['q', 'quit']];
   }
 }
 

@@ -8,6 +8,7 @@ import { useController, useUi, useWizard } from './context.ts';
 import { CommandsView, commandLines } from './components/CommandsView.tsx';
 import { LogPane } from './components/LogPane.tsx';
 import { connectivityLines } from './Connectivity.tsx';
+import { optionsLine, StageOptions } from './StageOptions.tsx';
 import { CELL_TONE, CELL_WORD, GLYPH, fit, pad, stageWord, tone } from './theme.ts';
 import { seconds, shortNames, wrapLines } from './text.ts';
 
@@ -63,6 +64,7 @@ export function StageScreen() {
         else if (key.pageDown) setCmdScroll((v) => Math.min(max, v + (H - 4)));
         return;
       }
+      if (snap.optionsOpen) return;
       if (input === 'q') return c.interrupt();
       if (key.tab) return c.cycleLogHost(key.shift ? -1 : 1);
       if (key.pageUp) return setLogScroll((v) => v + 5);
@@ -77,6 +79,7 @@ export function StageScreen() {
       if (/^[0-9]$/.test(input)) return c.selectStage(STAGE_IDS[(Number(input) + 9) % 10]!);
       if (key.return || input === 'r') return void c.runStage();
       if (input === 'v') return void c.reverify();
+      if (input === 'o') return c.showOptions();
       if (input === 'i') return c.editInventory();
       if (input === 's') return c.showScreen('summary');
     },
@@ -149,14 +152,26 @@ export function StageScreen() {
     if (s.run.fix) errLines.push(...wrapLines(`fix: ${s.run.fix}`, w, 2));
   }
   if (s.notice) errLines.push(...wrapLines(s.notice, w, 2));
+  if (stage.options.length > 0 && !s.optionsOpen) {
+    const problem = s.optionProblems[stage.id];
+    errLines.push(fit(optionsLine(stage, c.optionValues(stage.id), problem), w));
+  }
   errLines.forEach((l, i) =>
     top.push(
-      <Text key={`e${i}`} wrap="truncate-end" {...tone(l.startsWith('✗') ? 'bad' : l.startsWith('fix:') ? 'warn' : 'info', colors)}>
+      <Text key={`e${i}`} wrap="truncate-end" {...tone(l.startsWith('✗') ? 'bad' : l.startsWith('fix:') ? 'warn' : l.startsWith('Options') ? 'muted' : 'info', colors)}>
         {l}
       </Text>,
     ),
   );
 
+  if (s.optionsOpen) {
+    return (
+      <Box flexDirection="column" width={w} height={H} overflow="hidden">
+        {top}
+        <StageOptions stage={stage} height={H - top.length} width={w} onClose={() => c.hideOptions()} />
+      </Box>
+    );
+  }
   if (s.commands) {
     const h = H - top.length;
     return (

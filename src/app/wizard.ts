@@ -10,7 +10,8 @@ import { dirname, join, resolve } from 'node:path';
 import type { Session } from './session.ts';
 import type { ClusterSpec, NodeRole, NodeSpec } from '../cluster/spec.ts';
 import type { Problem } from '../cluster/validate.ts';
-import type { Action, Check, EngineEvent, Progress, Stage, StageId, StageStatus, StepRecord } from '../engine/types.ts';
+import type { Action, Check, EngineEvent, Progress, Stage, StageId, StageOption, StageStatus, StepRecord } from '../engine/types.ts';
+import type { BlockDevice } from '../ports/disks.ts';
 import { STAGE_IDS } from '../engine/types.ts';
 import type { PinnedKey, StateSummary } from '../engine/state.ts';
 import { expandHome } from '../util/paths.ts';
@@ -159,6 +160,8 @@ export interface StageView {
   status: StageStatus | 'unknown';
   unavailable?: string;
   requires: StageId[];
+  /** Answers the stage takes (the CLI's --node, --device, --set NAME=VALUE ...). */
+  options: StageOption[];
 }
 
 export interface RunView {
@@ -222,6 +225,13 @@ export interface WizardSnapshot {
   /** Bumped on every new log line (the lines themselves are read with logWindow()). */
   logRev: number;
   commands?: CommandsView;
+  /** Stage answers as typed (strings), and the first problem the stage finds in them. */
+  stageOptions: Partial<Record<StageId, Record<string, string>>>;
+  optionProblems: Partial<Record<StageId, { field: string; message: string; fix?: string }>>;
+  /** Block devices of this computer (or the practice lab's card readers), for choosing a card. */
+  disks?: { loading: boolean; list: BlockDevice[]; error?: string };
+  /** The answers panel of the current stage is open. */
+  optionsOpen: boolean;
   exiting?: { code: number };
 }
 
@@ -376,7 +386,7 @@ export class WizardController {
       problemsByField: {},
       submitted: false,
       key: { path: '', exists: false, creating: false },
-      stages: STAGE_IDS.map((id) => ({ id, title: STAGE_TITLES[id], summary: '', status: 'unknown', requires: [] })),
+      stages: STAGE_IDS.map((id) => ({ id, title: STAGE_TITLES[id], summary: '', status: 'unknown', requires: [], options: [] })),
       stagesLoaded: false,
       currentStage: 'configure',
       steps: [],
@@ -386,6 +396,9 @@ export class WizardController {
       logHosts: [],
       logHost: '',
       logRev: 0,
+      stageOptions: {},
+      optionProblems: {},
+      optionsOpen: false,
     };
   }
 
@@ -773,6 +786,8 @@ export class WizardController {
         lab,
         parallel: this.opts.parallel,
         labFaults: lab ? this.opts.labFaults : undefined,
+        // The engine reads this object when a stage starts, so answers given later in the wizard count.
+        options: this.#engineOptions,
         onHostKeyPinned: () => this.#set({ hostKeys: { ...(this.#session?.store.data.hostKeys ?? {}) } }),
       });
     } catch (e) {
@@ -786,6 +801,11 @@ export class WizardController {
       return false;
     }
     this.#session = session;
+    if (this.#optionsCluster !== spec.name) {
+      this.#optionsCluster = spec.name;
+      for (const k of Object.keys(this.#engineOptions)) delete this.#engineOptions[k as StageId];
+      this.#set({ stageOptions: {}, optionProblems: {}, disks: undefined });
+    }
     this.#offEngine = session.engine.on((e) => this.#onEvent(e));
     this.#logs.clear();
     const hosts = [...spec.nodes.map((n) => n.name), 'cluster'];
@@ -812,6 +832,7 @@ export class WizardController {
       error: undefined,
       notice: undefined,
     });
+    this.#checkStageOptions(current);
     return true;
   }
 
@@ -827,10 +848,17 @@ export class WizardController {
     if (s) await s.close();
   }
 
+  /** Where to open a cluster: a stage cut off or failed; else the first one not done after the last done. */
   #firstStageToDo(views: StageView[]): StageId {
     const open = views.filter((v) => v.status !== 'unavailable');
-    const todo = open.find((v) => v.status === 'in-progress' || v.status === 'failed') ?? open.find((v) => v.status !== 'done');
-    return (todo ?? open[open.length - 1] ?? views[0]!).id;
+    const active = open.find((v) => v.status === 'in-progress' || v.status === 'failed');
+    if (active) return active.id;
+    let lastDone = -1;
+    open.forEach((v, i) => {
+      if (v.status === 'done') lastDone = i;
+    });
+    const next = open.find((v, i) => i > lastDone && v.status !== 'done') ?? open.find((v) => v.status !== 'done');
+    return (next ?? open[lastDone] ?? views[0]!).id;
   }
 
   #stageViews(): StageView[] {
@@ -841,7 +869,7 @@ export class WizardController {
       let status: StageView['status'] = 'unknown';
       if (unavailable) status = 'unavailable';
       else if (this.#session) status = this.#session.engine.stageStatus(id);
-      return { id, title: def?.title ?? STAGE_TITLES[id], summary: def?.summary ?? '', status, unavailable, requires: def?.requires ?? [] };
+      return { id, title: def?.title ?? STAGE_TITLES[id], summary: def?.summary ?? '', status, unavailable, requires: def?.requires ?? [], options: def?.options ?? [] };
     });
   }
 
@@ -849,7 +877,7 @@ export class WizardController {
     const cluster = this.#session?.cluster;
     if (!cluster) return [];
     try {
-      return step.nodes ? step.nodes(cluster, {}) : [null];
+      return step.nodes ? step.nodes(cluster, this.#parsedOptions(stage) ?? {}) : [null];
     } catch {
       return [null];
     }
@@ -869,6 +897,83 @@ export class WizardController {
     }));
   }
 
+  // --- stage options ------------------------------------------------------------------------------------
+
+  readonly #engineOptions: Partial<Record<StageId, Record<string, unknown>>> = {};
+  #optionsCluster: string | undefined;
+
+  /** The stage's answers with its defaults filled in, as strings. */
+  optionValues(id: StageId): Record<string, string> {
+    const stage = this.#stages?.find((s) => s.id === id);
+    const typed = this.#snap.stageOptions[id] ?? {};
+    const out: Record<string, string> = {};
+    for (const o of stage?.options ?? []) out[o.name] = typed[o.name] ?? o.default ?? '';
+    return out;
+  }
+
+  #parsedOptions(stage: Stage): Record<string, unknown> | undefined {
+    const cluster = this.#session?.cluster;
+    const raw = this.#engineOptions[stage.id] ?? {};
+    if (!cluster || !stage.parseOptions) return raw;
+    try {
+      return stage.parseOptions(raw, cluster);
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** One answer for a stage (flash: node, device, ...); the stage checks it at once, like the CLI would. */
+  setStageOption(id: StageId, name: string, value: string): void {
+    const typed = { ...(this.#snap.stageOptions[id] ?? {}), [name]: value };
+    this.#set({ stageOptions: { ...this.#snap.stageOptions, [id]: typed } });
+    this.#checkStageOptions(id);
+  }
+
+  #checkStageOptions(id: StageId): void {
+    const stage = this.#stages?.find((s) => s.id === id);
+    if (!stage?.options?.length) return;
+    const raw: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(this.optionValues(id))) if (v !== '') raw[k] = v;
+    this.#engineOptions[id] = raw;
+    let problem: { field: string; message: string; fix?: string } | undefined;
+    const cluster = this.#session?.cluster;
+    if (cluster && stage.parseOptions) {
+      try {
+        stage.parseOptions(raw, cluster);
+      } catch (e) {
+        const err = e as Error & { field?: string; fix?: string };
+        problem = err.field ? { field: err.field, message: err.message.replace(/ \(fix: [\s\S]*\)$/, '').replace(`${err.field}: `, ''), fix: err.fix } : { field: '', ...splitFix(err.message) };
+      }
+    }
+    const optionProblems = { ...this.#snap.optionProblems };
+    if (problem) optionProblems[id] = problem;
+    else delete optionProblems[id];
+    this.#set({ optionProblems, steps: id === this.#snap.currentStage && !this.running ? this.#stepViews(id) : this.#snap.steps });
+  }
+
+  showOptions(): void {
+    const st = this.#snap.stages.find((x) => x.id === this.#snap.currentStage);
+    if (st?.options.length && !this.running) this.#set({ optionsOpen: true, commands: undefined });
+  }
+
+  hideOptions(): void {
+    this.#set({ optionsOpen: false });
+    this.#checkStageOptions(this.#snap.currentStage);
+  }
+
+  /** Lists this computer's block devices (the practice lab: its card readers) for choosing a card. */
+  async listDisks(): Promise<void> {
+    const s = this.#session;
+    if (!s) return;
+    this.#set({ disks: { loading: true, list: this.#snap.disks?.list ?? [] } });
+    try {
+      const list = await s.ports.disks.list();
+      this.#set({ disks: { loading: false, list } });
+    } catch (e) {
+      this.#set({ disks: { loading: false, list: [], error: splitFix((e as Error).message).message } });
+    }
+  }
+
   // --- navigation ---------------------------------------------------------------------------------------
 
   selectStage(id: StageId): void {
@@ -879,7 +984,8 @@ export class WizardController {
     const running = this.#snap.run.state === 'running' || this.#snap.run.state === 'cancelling';
     // While a run goes on, the grid keeps following the events of the running stage.
     const steps = running && this.#snap.run.stages.includes(id) ? this.#liveSteps.get(id) ?? this.#stepViews(id) : this.#stepViews(id);
-    this.#set({ currentStage: id, steps, selectedStep: 0, commands: undefined, screen: 'stage' });
+    this.#set({ currentStage: id, steps, selectedStep: 0, commands: undefined, optionsOpen: false, screen: 'stage' });
+    this.#checkStageOptions(id);
   }
 
   moveStage(dir: 1 | -1): void {
@@ -948,6 +1054,7 @@ export class WizardController {
 
   /** Runs one stage (the current one by default); retry is the same call after a failure. */
   runStage(id: StageId = this.#snap.currentStage): Promise<void> {
+    this.#checkStageOptions(id);
     return this.#run(() => this.#session!.engine.select({ only: [id] }), false);
   }
 
@@ -990,7 +1097,8 @@ export class WizardController {
       let outcome: 'done' | 'failed' | 'cancelled';
       let error: { message: string; fix?: string } | undefined;
       try {
-        outcome = await s.engine.run(ids, signal);
+        const result = await s.engine.run(ids, signal);
+        outcome = result === 'refused' ? 'failed' : result;
       } catch (e) {
         outcome = signal.aborted ? 'cancelled' : 'failed';
         error = splitFix((e as Error).message);

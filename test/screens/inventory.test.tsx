@@ -74,7 +74,8 @@ describe('inventory', () => {
     r.write('-x');
     await r.waitForText('lab-x▌');
     await r.pressUntil(KEY.down, (f) => f.includes('› Continue'));
-    await r.press(KEY.enter, 'configure: Configure the boards');
+    await r.press(KEY.enter, 'Enter runs this stage');
+    expect(r.controller.getSnapshot().screen).toBe('stage');
     const snap = r.controller.getSnapshot();
     expect(snap.clusterFile).toBe(join(snap.stateDir, 'lab-x.cluster.yaml'));
     expect(existsSync(snap.clusterFile!)).toBe(true);

@@ -1,7 +1,7 @@
 // Every screen fits 80x24: no line wider than 80 columns, no more than 24 lines.
 import stringWidth from 'string-width';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { KEY, renderWizard, savedLabCluster, tempStateDir, type Rendered } from './helpers.tsx';
+import { KEY, renderWizard, savedLabCluster, tempStateDir, waitFor, type Rendered } from './helpers.tsx';
 
 beforeAll(() => {
   process.env.BOARDKUBE_LAB_SPEED = '0';
@@ -44,7 +44,12 @@ describe('80x24', () => {
     await ui.pressUntil(KEY.backspace, (f) => !f.includes('is not an'));
     expectFits(ui.frame(), 'inventory corrected');
     await ui.pressUntil(KEY.down, (f) => f.includes('› Continue'));
-    expectFits(await ui.press(KEY.enter, 'Enter runs this stage'), 'stage before the run');
+    expectFits(await ui.press(KEY.enter, 'Enter runs this stage'), 'flash before the run');
+    expectFits(await ui.press('o', 'Options of flash'), 'flash options');
+    ui.write(KEY.escape);
+    await waitFor(() => !ui!.frame().includes('Options of flash'), 'the options panel to close');
+    expect(ui.frame()).toMatch(/✗ options \(o\): --node is missing/);
+    expectFits(await ui.press('2', 'configure: Configure the boards'), 'stage before the run');
     expectFits(await ui.press(KEY.enter, /done in \d:\d\d|failed: Enter retries/, 15_000), 'stage after the run');
     expectFits(await ui.press('c', 'Commands of'), 'show commands');
     await ui.press(KEY.escape, /log: /);
@@ -61,6 +66,7 @@ describe('80x24', () => {
     ui = renderWizard({ stateDir: t.dir }, { columns: 80, rows: 24 });
     await ui.pressUntil(KEY.down, (f) => f.includes('› Resume slowlab'));
     await ui.press(KEY.enter, 'Enter runs this stage');
+    await ui.press('2', 'configure: Configure the boards');
     expectFits(await ui.press(KEY.enter, /running \d:\d\d/), 'running');
     expectFits(await ui.press(KEY.ctrlC, 'Stop after cancelling the running step? y/n'), 'the question');
     await ui.press('y', 'stopped: progress saved');
