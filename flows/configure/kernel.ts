@@ -4,7 +4,8 @@
 import type { BoardProfile } from '../../src/boards/types.ts';
 import type { PlannedAction, Step, StepContext } from '../../src/engine/types.ts';
 import { HostError, type Host } from '../../src/ports/host.ts';
-import { boardOf, probe, runAction, sleep } from './common.ts';
+import { boardOf, probe, runAction } from './common.ts';
+import { sleep } from '../../src/util/sleep.ts';
 import {
   BOOT_TXT_PATH,
   bootloaderWriteScript,

@@ -136,12 +136,14 @@ function realPorts(o: PortsOptions): Ports {
       if (cluster) return cluster;
       const path = o.kubeconfig ?? adminKubeconfigPath(o.stateDir, o.cluster.name);
       if (!existsSync(path)) {
+        if (o.kubeconfig) throw new ClusterError('config', `the kubeconfig ${path} does not exist`, 'check the path given with --kubeconfig (on a kubeadm master it is /etc/kubernetes/admin.conf)');
         throw new ClusterError('config', `there is no cluster to talk to yet (${path} does not exist)`, 'finish the control-plane stage, or name an existing cluster with --kubeconfig PATH');
       }
       return (cluster = loadCluster(path));
     },
     async close() {
       await hosts.closeAll();
+      await cluster?.close?.();
     },
   };
 }

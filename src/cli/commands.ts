@@ -116,8 +116,8 @@ export async function cmdPlan(p: Parsed, stateDir: string): Promise<number> {
     else {
       for (const a of actions) {
         out(`[${a.stage}] ${a.step}${a.node ? ` on ${a.node}` : ''}: ${a.description}`);
-        if (a.path) out(`    ${a.type} ${a.path}`);
-        if (a.content && a.type !== 'file') out(a.content.split('\n').map((l) => `    | ${l}`).join('\n'));
+        if (a.path) out(`    ${a.type} ${a.path}${a.mode !== undefined ? ` (mode ${a.mode.toString(8).padStart(4, '0')})` : ''}`);
+        if (a.content) out(a.content.replace(/\n$/, '').split('\n').map((l) => `    | ${l}`).join('\n'));
       }
       out(`${actions.length} actions; nothing was changed.`);
     }

@@ -3,6 +3,9 @@ import { readFile, writeFile } from 'node:fs/promises';
 import { hostKeyChangedMessage } from '../engine/hostkeys.ts';
 import { HostError, type ExecOptions, type ExecResult, type Host, type HostKeyInfo, type HostKeyPolicy } from '../ports/host.ts';
 import type { LabBoardData } from './board.ts';
+import { sleep } from '../util/sleep.ts';
+
+const cancelled = () => new HostError('aborted', 'cancelled');
 import { simulate } from './commands.ts';
 
 export interface LabWorldHandle {
@@ -12,20 +15,6 @@ export interface LabWorldHandle {
   persist(): void;
 }
 
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) return reject(new HostError('aborted', 'cancelled'));
-    const t = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(t);
-      reject(new HostError('aborted', 'cancelled'));
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-}
 
 export class LabHost implements Host {
   #connected = false;
@@ -49,7 +38,7 @@ export class LabHost implements Host {
   #delay(ms: number, signal?: AbortSignal): Promise<void> {
     const factor = this.board.faults.includes('slow') ? 5 : 1;
     const total = ms * factor * this.world.speed;
-    return total > 0 ? sleep(total, signal) : Promise.resolve();
+    return total > 0 ? sleep(total, signal, cancelled) : Promise.resolve();
   }
 
   async connect(signal?: AbortSignal): Promise<void> {
@@ -127,7 +116,7 @@ export class LabHost implements Host {
       if (Date.now() + wait > deadline) {
         throw new HostError('timeout', `${this.node} did not come back within ${Math.round(opts.timeoutMs / 1000)} s after the reboot`, 'look at the board: is its LED on? A serial console shows whether the new kernel boots (practice lab: the "no-return-after-reboot" fault is on)');
       }
-      await sleep(Math.max(1, wait * Math.min(1, this.world.speed || 0.02)), opts.signal);
+      await sleep(Math.max(1, wait * Math.min(1, this.world.speed || 0.02)), opts.signal, cancelled);
     }
   }
 

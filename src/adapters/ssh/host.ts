@@ -15,6 +15,7 @@ import ssh2 from 'ssh2';
 import type { ClientChannel, SFTPWrapper, Stats } from 'ssh2';
 import { HostError, type ExecOptions, type ExecResult, type Host, type HostKeyInfo, type HostKeyPolicy } from '../../ports/host.ts';
 import { LineSplitter } from '../lines.ts';
+import { sleep } from '../../util/sleep.ts';
 
 const { Client, utils } = ssh2;
 type SshClient = InstanceType<typeof Client>;
@@ -924,20 +925,3 @@ function raceAbort<T>(p: Promise<T>, signal: AbortSignal | undefined, error: () 
   });
 }
 
-function sleep(ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted) {
-      reject(new Error('aborted'));
-      return;
-    }
-    const t = setTimeout(() => {
-      signal?.removeEventListener('abort', onAbort);
-      resolve();
-    }, ms);
-    const onAbort = () => {
-      clearTimeout(t);
-      reject(new Error('aborted'));
-    };
-    signal?.addEventListener('abort', onAbort, { once: true });
-  });
-}
