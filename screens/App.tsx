@@ -7,6 +7,7 @@ import { ControllerContext, UiContext, useController, useUi, useWizard } from '.
 import { Dialog } from './components/Dialog.tsx';
 import { Header } from './components/Header.tsx';
 import { Hints } from './components/Hints.tsx';
+import { PasswordDialog } from './components/PasswordDialog.tsx';
 import { Sidebar } from './components/Sidebar.tsx';
 import { T } from './components/T.tsx';
 import { Inventory } from './Inventory.tsx';
@@ -46,6 +47,7 @@ export function App({ controller, size, colors }: AppProps) {
 export function hintsFor(s: WizardSnapshot): Array<[string, string]> {
   if (s.dialog?.kind === 'confirm-cancel') return [['y', 'stop after cancelling the step'], ['n', 'keep going']];
   if (s.dialog?.kind === 'corrupt') return [['y', 'start fresh (a copy is kept)'], ['n', 'back']];
+  if (s.dialog?.kind === 'sudo-password') return [['Enter', 'use it'], ['Esc', 'cancel']];
   const running = s.run.state === 'running' || s.run.state === 'cancelling';
   switch (s.screen) {
     case 'welcome':
@@ -58,7 +60,7 @@ export function hintsFor(s: WizardSnapshot): Array<[string, string]> {
       if (s.commands) return [['↑↓/PgUp/PgDn', 'scroll'], ['Esc/c', 'close']];
       if (s.optionsOpen) return [['↑↓', 'answer'], ['type', 'edit'], ['^U', 'clear'], ['^R', 'look for cards'], ['Enter/Esc', 'done']];
       if (running) return [['^C', 'stop'], ['c', 'commands'], ['Tab', 'next board log'], ['PgUp/PgDn', 'scroll log'], ['↑↓', 'step']];
-      return [['Enter', 'run'], ['←→', 'stage'], ['↑↓', 'step'], ['c', 'commands'], ...(s.stages.find((x) => x.id === s.currentStage)?.options.length ? ([['o', 'options']] as Array<[string, string]>) : []), ['Tab', 'board log'], ['PgUp/PgDn', 'scroll'], ['v', 're-verify'], ['i', 'inventory'], ['s', 'summary'], ['q', 'quit']];
+      return [['Enter', 'run'], ['←→', 'stage'], ['↑↓', 'step'], ['c', 'commands'], ...(s.stages.find((x) => x.id === s.currentStage)?.options.length ? ([['o', 'options']] as Array<[string, string]>) : []), ['Tab', 'board log'], ['PgUp/PgDn', 'scroll'], ['v', 're-verify'], ['i', 'inventory'], ['s', 'summary'], ['p', 'sudo password'], ['q', 'quit']];
   }
 }
 
@@ -84,7 +86,8 @@ function Shell() {
   });
   const main = layout.main;
   let panel;
-  if (s.dialog?.kind === 'confirm-cancel') {
+  if (s.dialog?.kind === 'sudo-password') panel = <PasswordDialog width={main} />;
+  else if (s.dialog?.kind === 'confirm-cancel') {
     panel = (
       <Dialog title="Stop after cancelling the running step? y/n" width={main}>
         <T wrap>The step that is running now is cancelled and recorded as cut off; everything finished so far stays saved, and the step runs again when you resume.</T>

@@ -80,6 +80,7 @@ export function StageScreen() {
       if (key.return || input === 'r') return void c.runStage();
       if (input === 'v') return void c.reverify();
       if (input === 'o') return c.showOptions();
+      if (input === 'p') return c.askSudoPassword();
       if (input === 'i') return c.editInventory();
       if (input === 's') return c.showScreen('summary');
     },

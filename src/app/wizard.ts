@@ -177,6 +177,7 @@ export interface RunView {
 export type Dialog =
   | { kind: 'corrupt'; cluster: string; path: string; reason: string; then: 'resume' | 'new' }
   | { kind: 'confirm-cancel' }
+  | { kind: 'sudo-password' }
   | { kind: 'fresh-started'; copy: string };
 
 export interface CommandsView {
@@ -232,6 +233,8 @@ export interface WizardSnapshot {
   disks?: { loading: boolean; list: BlockDevice[]; error?: string };
   /** The answers panel of the current stage is open. */
   optionsOpen: boolean;
+  /** A sudo password is held in memory for this session (never saved, never shown). */
+  sudoPasswordSet: boolean;
   exiting?: { code: number };
 }
 
@@ -399,6 +402,7 @@ export class WizardController {
       stageOptions: {},
       optionProblems: {},
       optionsOpen: false,
+      sudoPasswordSet: Boolean(process.env.BOARDKUBE_SUDO_PASSWORD),
     };
   }
 
@@ -775,8 +779,11 @@ export class WizardController {
 
   async #open(spec: ClusterSpec, file: string, lab: boolean): Promise<boolean> {
     await this.#closeSession();
-    const [{ openSession }, { CorruptStateError }, stages] = await Promise.all([import('./session.ts'), import('../engine/state.ts'), this.#loadStages()]);
-    void stages;
+    const [{ openSession }, { CorruptStateError }, { MemorySecrets }] = await Promise.all([import('./session.ts'), import('../engine/state.ts'), import('../engine/secrets.ts'), this.#loadStages()]);
+    // Secrets live in memory only; a sudo password given earlier (or in BOARDKUBE_SUDO_PASSWORD) is kept.
+    const secrets = new MemorySecrets();
+    const pw = this.#sudoPassword ?? process.env.BOARDKUBE_SUDO_PASSWORD;
+    if (pw) secrets.set('sudo-password', pw);
     let session: Session;
     try {
       session = openSession({
@@ -788,6 +795,7 @@ export class WizardController {
         labFaults: lab ? this.opts.labFaults : undefined,
         // The engine reads this object when a stage starts, so answers given later in the wizard count.
         options: this.#engineOptions,
+        secrets,
         onHostKeyPinned: () => this.#set({ hostKeys: { ...(this.#session?.store.data.hostKeys ?? {}) } }),
       });
     } catch (e) {
@@ -959,6 +967,22 @@ export class WizardController {
   hideOptions(): void {
     this.#set({ optionsOpen: false });
     this.#checkStageOptions(this.#snap.currentStage);
+  }
+
+  #sudoPassword: string | undefined;
+
+  /** Asks for the sudo password of the boards (for a login other than root). */
+  askSudoPassword(): void {
+    if (!this.running) this.#set({ dialog: { kind: 'sudo-password' } });
+  }
+
+  /** Keeps the password in memory for this session: never saved, never logged, never on a command line. */
+  setSudoPassword(password: string | undefined): void {
+    if (this.#snap.dialog?.kind === 'sudo-password') this.#set({ dialog: undefined });
+    if (password === undefined) return;
+    this.#sudoPassword = password;
+    this.#session?.secrets.set('sudo-password', password);
+    this.#set({ sudoPasswordSet: password !== '' });
   }
 
   /** Lists this computer's block devices (the practice lab: its card readers) for choosing a card. */

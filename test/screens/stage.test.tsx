@@ -108,4 +108,55 @@ describe('resume and the stage screen', () => {
     expect(ui.controller.running).toBe(false);
     expect(ui.controller.getSnapshot().stages.find((s) => s.id === 'packages')!.status).toBe('unavailable');
   });
+
+  it('re-verify from the welcome screen: every done step is checked again, none re-run', async () => {
+    const t = tempStateDir();
+    cleanup = t.cleanup;
+    await savedLabCluster(t.dir, 'eta', { run: true });
+    const before = steps(t.dir, 'eta');
+    ui = renderWizard({ stateDir: t.dir });
+    await ui.pressUntil(KEY.down, (f) => f.includes('› Resume eta'));
+    await ui.press('v', 'checked again: still done', 15_000);
+    const after = steps(t.dir, 'eta');
+    for (const [key, rec] of Object.entries(before)) if (rec.status === 'done') expect(after[key]!.runs, key).toBe(rec.runs);
+    expect(ui.controller.getSnapshot().run).toMatchObject({ state: 'done', reverify: true });
+  });
+
+  it('flash options: the stage checks the answers as they are typed; the lab card readers are listed', async () => {
+    const t = tempStateDir();
+    cleanup = t.cleanup;
+    await savedLabCluster(t.dir, 'theta');
+    ui = renderWizard({ stateDir: t.dir });
+    await ui.pressUntil(KEY.down, (f) => f.includes('› Resume theta'));
+    await ui.press(KEY.enter, 'flash: Flash the cards');
+    await ui.waitForText('✗ options (o): --node is missing');
+    await ui.press('o', 'Options of flash');
+    await ui.waitForText('practice lab card readers');
+    await ui.waitForText('/dev/sda');
+    await ui.press('n2-worker1', '--device: is missing');
+    await ui.press(KEY.down, '› device');
+    await ui.press('/dev/sda', '✓ the stage accepts these answers');
+    ui.write(KEY.enter);
+    await waitFor(() => !ui!.frame().includes('Options of flash'), 'the panel to close');
+    expect(ui.frame()).toContain('Options (o): node=n2-worker1  device=/dev/sda');
+    // The flash grid now has one column: the board this card is for.
+    expect(ui.controller.getSnapshot().steps[0]!.cells.map((c) => c.node)).toEqual(['n2-worker1']);
+  });
+
+  it('the sudo password is typed masked and kept in memory only', async () => {
+    const t = tempStateDir();
+    cleanup = t.cleanup;
+    await savedLabCluster(t.dir, 'iota');
+    ui = renderWizard({ stateDir: t.dir });
+    await ui.pressUntil(KEY.down, (f) => f.includes('› Resume iota'));
+    await ui.press(KEY.enter, 'Enter runs this stage');
+    await ui.press('p', 'sudo password of root on the boards');
+    const f = await ui.press('hunter22', '••••••••▌');
+    expect(f).not.toContain('hunter22');
+    ui.write(KEY.enter);
+    await waitFor(() => ui!.controller.getSnapshot().sudoPasswordSet, 'the password to be taken');
+    expect(ui.controller.session?.secrets.get('sudo-password')).toBe('hunter22');
+    expect(JSON.stringify(ui.controller.getSnapshot())).not.toContain('hunter22');
+    expect(readFileSync(join(t.dir, 'iota.json'), 'utf8')).not.toContain('hunter22');
+  });
 });
