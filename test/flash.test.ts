@@ -354,7 +354,7 @@ describe('flashing onto loop devices', () => {
     const before = sha256(readBytes(loop.device, 0, 4 * MiB));
     try {
       const r = await runFlash({ stateDir: join(dir, 'state-mounted'), cluster, options: flashOptions('n2-worker1', loop.device) });
-      expect(r.outcome).toBe('failed');
+      expect(r.outcome).toBe('refused');
       expect(r.errors.join('\n')).toMatch(new RegExp(`--device: refusing ${loop.device}.*mounted at ${mnt}`));
       expect(sha256(readBytes(loop.device, 0, 4 * MiB))).toBe(before);
       expect(readFileSync(join(mnt, 'holiday.jpg'), 'utf8')).toBe('precious');

@@ -6,6 +6,9 @@ import { HostError } from '../../src/ports/host.ts';
 /** One line per fact: CPU architecture, kernel release, OS id, hostname. */
 export const PROBE_SCRIPT = `uname -m -r && sed -n 's/^ID=//p' /etc/os-release | tr -d '"' && cat /etc/hostname`;
 
+/** How long re-checking waits for a board that does not answer at once. */
+const REBOOT_GRACE_MS = 30_000;
+
 export const connectStep: Step = {
   id: 'connect',
   title: 'Reach every board over SSH',
@@ -31,7 +34,13 @@ export const connectStep: Step = {
   async verify(ctx) {
     const host = ctx.ports.host(ctx.node!);
     try {
-      await host.connect(ctx.signal);
+      try {
+        await host.connect(ctx.signal);
+      } catch (e) {
+        // A board caught mid-reboot by an interrupted run comes back by itself: give it a moment.
+        if (!(e instanceof HostError) || e.kind !== 'unreachable') throw e;
+        await host.reconnect({ timeoutMs: REBOOT_GRACE_MS, signal: ctx.signal });
+      }
       return (await host.exec('true', { signal: ctx.signal, timeoutMs: 15_000 })).code === 0;
     } catch (e) {
       if (e instanceof HostError && e.kind === 'host-key-changed') throw e;

@@ -110,7 +110,8 @@ export async function cmdInit(p: Parsed): Promise<number> {
 export async function cmdPlan(p: Parsed, stateDir: string): Promise<number> {
   const s = open(p, stateDir, 'look');
   try {
-    const stages = s.engine.select({ only: p.stages.length ? p.stages : s.engine.stages.filter((st) => !st.unavailable).map((st) => st.id), skip: p.skip });
+    const runnable = p.stages.length ? { stages: s.engine.select({ only: p.stages, skip: p.skip }), left: [] } : s.engine.plannable();
+    const stages = runnable.stages.filter((id) => !p.skip.includes(id));
     const actions = await s.engine.plan(stages);
     if (p.json) out(JSON.stringify(actions, null, 2));
     else {
@@ -119,6 +120,7 @@ export async function cmdPlan(p: Parsed, stateDir: string): Promise<number> {
         if (a.path) out(`    ${a.type} ${a.path}${a.mode !== undefined ? ` (mode ${a.mode.toString(8).padStart(4, '0')})` : ''}`);
         if (a.content) out(a.content.replace(/\n$/, '').split('\n').map((l) => `    | ${l}`).join('\n'));
       }
+      for (const l of runnable.left) out(`not planned: ${l.reason}`);
       out(`${actions.length} actions; nothing was changed.`);
     }
     return EXIT.ok;

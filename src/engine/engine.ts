@@ -113,6 +113,25 @@ export class Engine {
     return ids;
   }
 
+  /**
+   * What can be planned now without --stage: every available stage not run only when named, less those whose
+   * prerequisites are neither done nor planned before them (each with the reason, for the plan's footer).
+   */
+  plannable(): { stages: StageId[]; left: Array<{ stage: StageId; reason: string }> } {
+    const stages: StageId[] = [];
+    const left: Array<{ stage: StageId; reason: string }> = [];
+    for (const s of this.#o.stages) {
+      if (s.unavailable || s.onlyWhenNamed) continue;
+      try {
+        this.select({ only: [...stages, s.id] });
+        stages.push(s.id);
+      } catch (e) {
+        left.push({ stage: s.id, reason: (e as Error).message });
+      }
+    }
+    return { stages, left };
+  }
+
   /** Parses every selected stage's options up front: bad input stops here, before anything is touched. */
   prepare(stages: readonly StageId[]): void {
     for (const id of stages) {
