@@ -20,7 +20,7 @@ export function connectivityLines(s: WizardSnapshot, step: StepView, w: number, 
     let result = CELL_WORD[cell.status];
     if ((cell.status === 'done' || cell.status === 'verified') && typeof out2.kernel === 'string') result = `${result}`;
     const rest = key ? key.fingerprint : cell.status === 'failed' ? (cell.error ?? '') : cell.status === 'running' ? 'connecting…' : 'no key pinned yet';
-    const left = `${GLYPH[cell.status]} ${pad(n.name, nameW)}${pad(n.address, 16)}${pad(result, 9)}`;
+    const left = `${GLYPH[cell.status]} ${pad(n.name, nameW)}${pad(n.address, 15)}${pad(result, 8)}`;
     out.push(
       <Text key={`c-${n.name}`} wrap="truncate-end">
         <Text {...tone(CELL_TONE[cell.status], colors)}>{fit(left, w)}</Text>

@@ -279,7 +279,7 @@ export function Inventory() {
   }
   return (
     <Box flexDirection="column" width={w} height={layout.body} overflow="hidden">
-      <T bold tone="accent">{`Inventory: your boards and how they are wired${s.draftIsOpenCluster ? '' : ' (new cluster)'}`}</T>
+      <T bold tone="accent">{'Inventory: your boards and how they are wired'}</T>
       <T tone={count ? 'bad' : 'ok'}>
         {s.error ? `✗ ${s.error.message}` : count ? `✗ ${count} problem${count > 1 ? 's' : ''} to fix before you continue` : '✓ looks right: Continue saves the cluster file'}
       </T>

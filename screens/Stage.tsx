@@ -23,10 +23,32 @@ export function stageProgress(s: WizardSnapshot): { done: number; total: number 
   return { done, total };
 }
 
+const SHORT_WORD: Record<StepCell['status'], string> = {
+  pending: '',
+  running: 'run',
+  done: 'done',
+  verified: 'ok',
+  failed: 'FAIL',
+  skipped: 'skip',
+  cancelled: 'stop',
+  interrupted: 'cut',
+};
+
+/** A node name cut to a column, keeping a trailing number ("worker12" → "work…12"). */
+export function abbreviate(name: string, width: number): string {
+  if (name.length <= width) return name;
+  const m = /^(.*?)(\d+)$/.exec(name);
+  if (m && m[2]!.length + 2 <= width) return `${m[1]!.slice(0, width - m[2]!.length - 1)}…${m[2]}`;
+  return fit(name, width);
+}
+
+/** One cell of the grid: glyph and word, cut to the column and followed by one space. */
 function cellText(c: StepCell | undefined, width: number): string {
   if (!c) return pad('', width);
   const word = c.status === 'running' && c.progress?.total ? `${c.progress.done ?? 0}/${c.progress.total}` : CELL_WORD[c.status];
-  return pad(width >= 4 ? `${GLYPH[c.status]} ${word}` : GLYPH[c.status], width);
+  const room = Math.max(1, width - 1);
+  const w = room >= 9 ? word : c.status === 'running' && c.progress?.total ? word : SHORT_WORD[c.status];
+  return `${pad(room >= 3 ? `${GLYPH[c.status]} ${w}` : GLYPH[c.status], room)} `;
 }
 
 export function StageScreen() {
@@ -124,6 +146,7 @@ export function StageScreen() {
   const bar = `${'█'.repeat(filled)}${'░'.repeat(barW - filled)}`;
   const elapsed = s.run.startedAt ? seconds((s.run.endedAt ?? Date.now()) - s.run.startedAt) : '';
   const inRun = s.run.stages.includes(stage.id);
+  const blockers = stage.requires.map((r) => s.stages.find((x) => x.id === r)!).filter((x) => x && x.status !== 'done');
   const statusText =
     s.run.state === 'running' && inRun
       ? `${s.run.reverify ? 're-checking' : 'running'} ${elapsed}`
@@ -139,7 +162,9 @@ export function StageScreen() {
                 : `done in ${elapsed}`
               : stage.status === 'done'
                 ? 'done: Enter checks it again'
-                : 'Enter runs this stage';
+                : blockers.length > 0
+                  ? `needs ${blockers.map((b) => `${b.id}${b.status === 'unavailable' ? ' (not available yet)' : ''}`).join(', ')} first`
+                  : 'Enter runs this stage';
   const stTone = s.run.state === 'failed' ? 'bad' : s.run.state === 'cancelled' || s.run.state === 'cancelling' ? 'warn' : s.run.state === 'done' ? 'ok' : 'accent';
   top.push(
     <Text key="status" wrap="truncate-end">
@@ -226,10 +251,11 @@ export function StageScreen() {
     const first = Math.max(0, Math.min(s.selectedStep - Math.floor(room / 2), s.steps.length - room));
     const shown = s.steps.slice(first, first + room);
     const more = s.steps.length > room ? ` ${first > 0 ? '↑' : ' '}${first + room < s.steps.length ? '↓' : ' '}` : '';
+    const anyPerNode = s.steps.some((st) => !(st.cells.length === 1 && st.cells[0]!.node === null));
     mid.push(
       <Text key="gh" bold wrap="truncate-end">
         {pad(`Step${more}`, stepW)}
-        {short.map((n) => pad(n, cw)).join('')}
+        {anyPerNode ? short.map((n) => `${pad(abbreviate(n, Math.max(1, cw - 1)), Math.max(1, cw - 1))} `).join('') : 'once, for the whole cluster'}
       </Text>,
     );
     shown.forEach((st) => {
@@ -239,7 +265,11 @@ export function StageScreen() {
       mid.push(
         <Text key={`g${st.id}`} wrap="truncate-end" bold={selected}>
           {pad(`${selected ? '›' : ' '} ${st.id}`, stepW)}
-          {perNode ? (
+          {perNode && st.cells.length === 0 ? (
+            <Text bold={false} {...tone('muted', colors)}>
+              {fit('– no board chosen for this step', w - stepW)}
+            </Text>
+          ) : perNode ? (
             nodes.map((n) => {
               const cell = st.cells.find((x) => x.node === n);
               return (
@@ -250,7 +280,7 @@ export function StageScreen() {
             })
           ) : (
             <Text bold={false} {...tone(CELL_TONE[st.cells[0]!.status], colors)}>
-              {fit(`${cellText(st.cells[0], 10).trim()} (once, for the whole cluster)`, w - stepW)}
+              {fit(anyPerNode ? `${cellText(st.cells[0], 10).trim()} (once, for the whole cluster)` : cellText(st.cells[0], 12).trim(), w - stepW)}
             </Text>
           )}
         </Text>,

@@ -5,6 +5,7 @@ import type { SavedCluster, WizardSnapshot } from '../src/app/wizard.ts';
 import { useController, useUi, useWizard } from './context.ts';
 import { T } from './components/T.tsx';
 import { ago, fit, tone } from './theme.ts';
+import { wrapLines } from './text.ts';
 
 export type WelcomeItem =
   | { kind: 'saved'; entry: SavedCluster }
@@ -127,7 +128,9 @@ export function Welcome() {
       </T>
       {intro ? (
         <>
-          <T wrap>From a box of boards to a Kubernetes cluster, one screen at a time. Nothing touches a board until you say so.</T>
+          {wrapLines('From a box of boards to a Kubernetes cluster, one screen at a time. Nothing touches a board until you say so.', w).map((l, i) => (
+            <Text key={`i${i}`}>{l}</Text>
+          ))}
           <Text> </Text>
         </>
       ) : null}
@@ -166,9 +169,11 @@ export function Welcome() {
             );
           })}
           <Text> </Text>
-          <T tone="muted" wrap>
-            {items[index] ? detail(items[index], s) : ''}
-          </T>
+          {wrapLines(items[index] ? detail(items[index], s) : '', w, 3).map((l, i) => (
+            <Text key={`d${i}`} wrap="truncate-end" {...tone('muted', colors)}>
+              {l || ' '}
+            </Text>
+          ))}
         </>
       )}
     </Box>

@@ -28,7 +28,11 @@ export function tempStateDir(): { dir: string; cleanup: () => void } {
   return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
 }
 
-export async function waitFor<T>(probe: () => T | undefined | false | null, what: string, timeoutMs = 5000): Promise<T> {
+// Generous: the first resume imports the engine, flows and lab (transformed on the fly under vitest), and CI
+// machines are busy. Tests still finish as soon as the content shows.
+const WAIT_MS = 15_000;
+
+export async function waitFor<T>(probe: () => T | undefined | false | null, what: string, timeoutMs = WAIT_MS): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
@@ -60,7 +64,7 @@ export function renderWizard(opts: Partial<WizardOptions> & { stateDir: string }
   const inst = render(<App controller={controller} size={size} colors={false} />);
   const frame = () => stripAnsi(inst.lastFrame() ?? '');
   const matches = (f: string, t: string | RegExp) => (typeof t === 'string' ? f.includes(t) : t.test(f));
-  const waitForText = (text: string | RegExp, timeoutMs = 5000) => waitFor(() => (matches(frame(), text) ? frame() : undefined), `"${String(text)}" in the frame:\n${frame()}`, timeoutMs);
+  const waitForText = (text: string | RegExp, timeoutMs = WAIT_MS) => waitFor(() => (matches(frame(), text) ? frame() : undefined), `"${String(text)}" in the frame:\n${frame()}`, timeoutMs);
   return {
     controller,
     frame,

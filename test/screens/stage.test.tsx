@@ -100,7 +100,8 @@ describe('resume and the stage screen', () => {
     await savedLabCluster(t.dir, 'zeta', { run: true });
     ui = renderWizard({ stateDir: t.dir });
     await ui.pressUntil(KEY.down, (f) => f.includes('› Resume zeta'));
-    await ui.press(KEY.enter, /Enter runs this stage|done: Enter checks it again/);
+    ui.write(KEY.enter);
+    await waitFor(() => ui!.controller.getSnapshot().screen === 'stage', 'the stages');
     const f = await ui.press('3', 'packages: Kubernetes packages');
     expect(f).toContain('This stage is not available yet');
     ui.write(KEY.enter);
