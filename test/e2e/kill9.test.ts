@@ -126,7 +126,9 @@ describe('kill -9 during a lab run', () => {
           else doneBefore.set(key, rec.runs);
         }
       }
-      const resumed = apply(dir, 0);
+      // The resume runs the same lab at the same speed: a board the kill caught mid-reboot takes as long to
+      // come back as it would have (the lab scales reboots and the waits for them alike).
+      const resumed = apply(dir, speed);
       expect(resumed.code, `${where}: the resumed run\n${resumed.out}`).toBe(0);
       const after = savedSteps(dir)!;
       for (const [key, runs] of doneBefore) expect(after[key]?.runs, `${where}: ${key} was done (runs ${runs}) and ran again`).toBe(runs);
