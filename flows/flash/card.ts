@@ -276,12 +276,17 @@ export function bootloaderInput(card: Card, w: BootloaderWrite, fromFat: boolean
   return fromFat ? join(card.work, basename(w.file)) : join(card.root, w.file);
 }
 
+/** A /boot file of the tarball as named inside the boot partition (which the board mounts at /boot). */
+export function pathOnBootPartition(file: string): string {
+  return file.replace(/^\/boot/, '');
+}
+
 export function bootloaderOps(card: Card, fromFat = false): DiskOp[] {
   const writes = bootloaderWrites(card);
   const ops: DiskOp[] = [...MOUNT(card)];
   if (fromFat) {
     for (const file of [...new Set(writes.map((w) => w.file))]) {
-      const rel = file.replace(/^\/boot/, '');
+      const rel = pathOnBootPartition(file);
       const dest = join(card.work, basename(file));
       ops.push({ op: 'fat-copy-out', device: card.device, partition: card.bootPart.path, file: rel, dest, argv: ['mcopy', '-n', '-o', '-i', card.bootPart.path, `::${rel}`, dest], describe: `copy ${rel} from the boot partition to ${dest}` });
     }
