@@ -149,6 +149,29 @@ describe('engine', () => {
     expect(second.store.step('configure/a@n2-master')?.runs).toBe(1);
   });
 
+  it('a done step whose first check failed because another board was still down is checked again, not re-run', async () => {
+    const up = new Set<string>();
+    const calls: string[] = [];
+    const waitStep: Step = {
+      ...recordingStep('wait', calls, { perNode: true }),
+      async verify(ctx) {
+        // the master takes longer to come back, like a board caught mid-reboot
+        await new Promise((r) => setTimeout(r, ctx.node!.role === 'control-plane' ? 150 : 0));
+        up.add(ctx.node!.name);
+        return true;
+      },
+    };
+    const needsAll: Step = { ...recordingStep('needs-all', calls, { perNode: true }), verify: async (ctx) => ctx.cluster.nodes.every((n) => up.has(n.name)) };
+    const stateDir = mkdtempSync(join(tmpdir(), 'bk-neighbour-'));
+    const first = setup([stage('configure', [waitStep, needsAll])], { stateDir });
+    for (const n of first.cluster.nodes) for (const id of ['wait', 'needs-all']) first.store.setStep(`configure/${id}@${n.name}`, { status: 'done', startedAt: '', runs: 1 });
+    up.clear();
+    const second = setup([stage('configure', [waitStep, needsAll])], { stateDir });
+    expect(await second.engine.run(['configure'])).toBe('done');
+    expect(calls).toEqual([]);
+    expect(second.events.filter((e) => e.type === 'step-end' && e.status === 'verified')).toHaveLength(10);
+  });
+
   it('runs a done step again when its check no longer passes', async () => {
     const calls: string[] = [];
     const state = new Set<string>();

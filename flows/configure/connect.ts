@@ -7,7 +7,7 @@ import { HostError } from '../../src/ports/host.ts';
 export const PROBE_SCRIPT = `uname -m -r && sed -n 's/^ID=//p' /etc/os-release | tr -d '"' && cat /etc/hostname`;
 
 /** How long re-checking waits for a board that does not answer at once. */
-const REBOOT_GRACE_MS = 30_000;
+const REBOOT_GRACE_MS = 90_000; // longer than an N2 takes to reboot into the new kernel
 
 export const connectStep: Step = {
   id: 'connect',

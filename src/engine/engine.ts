@@ -225,7 +225,7 @@ export class Engine {
     const verified = new Set<string>();
     for (const c of await this.#reverify(stage, signal)) {
       if (c.ok) verified.add(stepKey(c.stage, c.step, c.node));
-      else this.#emit({ type: 'log', stage: stage.id, step: c.step, node: c.node, line: `recorded as done, but the check no longer passes${c.error ? ` (${c.error})` : ''}: running it again` });
+      else this.#emit({ type: 'log', stage: stage.id, step: c.step, node: c.node, line: `recorded as done, but the check does not pass now${c.error ? ` (${c.error})` : ''}: it is checked again when its turn comes, and run again if it still does not pass` });
     }
     for (const step of stage.steps) {
       const nodes = this.#nodesFor(stage, step);
@@ -259,13 +259,24 @@ export class Engine {
         if (records[stepKey(stage.id, step.id, node?.name ?? null)]?.status === 'done') candidates.push({ step, node });
       }
     }
-    const results = await mapLimit(candidates, Math.max(this.#o.parallel ?? 5, 8), (c) => c.step.verify(this.#context(stage, c.step, c.node, signal)));
-    return results.map((r, i) => {
-      const c = candidates[i]!;
-      const base = { stage: stage.id, step: c.step.id, node: c.node?.name ?? null };
-      if (r.status === 'fulfilled') return { ...base, ok: r.value };
-      return { ...base, ok: false, error: redact((r.reason as Error).message ?? String(r.reason), this.#o.secrets) };
+    // Boards in parallel, each board's steps in order: the first probe (reaching the board) may wait for a board
+    // that is still rebooting, and the later ones then find it up instead of failing beside it.
+    const byNode = new Map<string, typeof candidates>();
+    for (const c of candidates) {
+      const k = c.node?.name ?? '';
+      byNode.set(k, [...(byNode.get(k) ?? []), c]);
+    }
+    const verdicts = new Map<(typeof candidates)[number], { ok: boolean; error?: string }>();
+    await mapLimit([...byNode.values()], Math.max(this.#o.parallel ?? 5, 8), async (group) => {
+      for (const c of group) {
+        try {
+          verdicts.set(c, { ok: await c.step.verify(this.#context(stage, c.step, c.node, signal)) });
+        } catch (e) {
+          verdicts.set(c, { ok: false, error: redact((e as Error).message ?? String(e), this.#o.secrets) });
+        }
+      }
     });
+    return candidates.map((c) => ({ stage: stage.id, step: c.step.id, node: c.node?.name ?? null, ...verdicts.get(c)! }));
   }
 
   async #runStepOn(stage: Stage, step: Step, node: NodeSpec | null, verified: Set<string>, signal: AbortSignal): Promise<'done' | 'failed' | 'cancelled'> {
@@ -282,10 +293,16 @@ export class Engine {
       return 'done';
     }
     if (signal.aborted) return 'cancelled';
-    this.#emit({ type: 'step-start', stage: stage.id, step: step.id, node: nodeName, title: step.title });
     const ctx = this.#context(stage, step, node, signal);
     const previous = store.step(key);
     try {
+      // Done before but not confirmed by the first look (a board still rebooting, a neighbour not up yet):
+      // look once more now that the steps before this one have run, before doing the work again.
+      if (previous?.status === 'done' && (await step.verify(ctx).catch(() => false))) {
+        end('verified');
+        return 'done';
+      }
+      this.#emit({ type: 'step-start', stage: stage.id, step: step.id, node: nodeName, title: step.title });
       const skipReason = await step.skip?.(ctx);
       if (skipReason) {
         store.setStep(key, { status: 'skipped', startedAt: new Date(started).toISOString(), endedAt: new Date().toISOString(), skipReason, runs: previous?.runs ?? 0 });

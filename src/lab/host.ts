@@ -101,10 +101,11 @@ export class LabHost implements Host {
   }
 
   async reconnect(opts: { timeoutMs: number; signal?: AbortSignal }): Promise<void> {
-    // Timeouts shrink with the lab's speed, so a fast lab fails as fast as it succeeds.
-    const deadline = Date.now() + opts.timeoutMs * Math.max(this.world.speed, 0.001);
+    // Timeouts and pauses shrink with the lab's speed, so a fast lab fails as fast as it succeeds.
+    const scale = Math.max(this.world.speed, 0.001);
+    const deadline = Date.now() + opts.timeoutMs * scale;
     this.#connected = false;
-    for (let wait = 50; ; wait = Math.min(wait * 2, 1000)) {
+    for (let wait = 500; ; wait = Math.min(wait * 2, 5000)) {
       if (!this.board.faults.includes('no-return-after-reboot')) {
         try {
           await this.connect(opts.signal);
@@ -113,10 +114,11 @@ export class LabHost implements Host {
           if (!(e instanceof HostError) || e.kind !== 'unreachable') throw e;
         }
       }
-      if (Date.now() + wait > deadline) {
+      const left = deadline - Date.now();
+      if (left <= 0) {
         throw new HostError('timeout', `${this.node} did not come back within ${Math.round(opts.timeoutMs / 1000)} s after the reboot`, 'look at the board: is its LED on? A serial console shows whether the new kernel boots (practice lab: the "no-return-after-reboot" fault is on)');
       }
-      await sleep(Math.max(1, wait * Math.min(1, this.world.speed || 0.02)), opts.signal, cancelled);
+      await sleep(Math.max(1, Math.min(wait * scale, left)), opts.signal, cancelled);
     }
   }
 
