@@ -1,7 +1,7 @@
 // Step check-device: the named device is a card that may be erased. Before it, what flashing needs on this
 // computer: root rights and the disk tools.
 import { InputError, type Check, type Step, type StepContext } from '../../src/engine/types.ts';
-import { cardDone } from './common.ts';
+import { cardDone, publicKey } from './common.ts';
 import { cardNodes, deviceOf, flashOptions } from './options.ts';
 import { chooseDevice, describeDevice, exclusion } from './select.ts';
 
@@ -33,6 +33,14 @@ export async function flashPrerequisites(ctx: StepContext): Promise<Check[]> {
   for (const { t, info } of tools) {
     checks.push({ ok: info.path !== null, what: `${t.name} is installed`, fix: `apt-get install ${t.apt}  (Arch: pacman -S ${t.pacman})` });
   }
+  // The card gets your public key; without it the board could not be reached after the first boot.
+  let keyProblem: InputError | undefined;
+  try {
+    publicKey(ctx.cluster);
+  } catch (e) {
+    keyProblem = e as InputError;
+  }
+  checks.push({ ok: !keyProblem, what: `your SSH public key ${ctx.cluster.ssh.keyPath}.pub can be read`, fix: keyProblem?.fix ?? '' });
   return checks;
 }
 

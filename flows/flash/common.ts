@@ -61,7 +61,7 @@ function imageFacts(ctx: StepContext): ImageFacts {
   return expectedImage(ctx.board, flashOptions(ctx).image);
 }
 
-function publicKey(cluster: ClusterSpec): string {
+export function publicKey(cluster: ClusterSpec): string {
   const path = `${expandHome(cluster.ssh.keyPath)}.pub`;
   try {
     return readFileSync(path, 'utf8').trim();

@@ -129,7 +129,23 @@ export async function cmdPlan(p: Parsed, stateDir: string): Promise<number> {
   }
 }
 
+/** Flashing erases a card: on a terminal the user types the device's name, as in the wizard. */
+async function confirmDevice(p: Parsed): Promise<void> {
+  if (p.yes || !p.stages.includes('flash') || !p.device) return;
+  if (!process.stdin.isTTY) throw new InputError('--yes', 'flashing erases the card and needs a confirmation', `type the device name when asked (on a terminal), or add --yes to erase ${p.device} without asking`);
+  const { createInterface } = await import('node:readline/promises');
+  const rl = createInterface({ input: process.stdin, output: process.stdout });
+  try {
+    const typed = (await rl.question(`Everything on ${p.device} will be erased. Type its name (${p.device}) to go on: `)).trim();
+    if (typed !== p.device) throw new InputError('--device', `you typed "${typed}", not ${p.device}; nothing was touched`, 'run again and type the device name exactly');
+  } finally {
+    rl.close();
+  }
+  p.yes = true;
+}
+
 export async function cmdApply(p: Parsed, stateDir: string): Promise<number> {
+  await confirmDevice(p);
   const s = open(p, stateDir, 'run');
   const controller = new AbortController();
   let interrupted = false;
