@@ -21,6 +21,9 @@ export async function runWizard(opts: RunWizardOptions): Promise<number> {
   const controller = new WizardController({ stateDir: opts.stateDir, lab: opts.lab, clusterFile: opts.clusterFile, parallel: opts.parallel, labFaults: opts.labFaults });
   const ink = render(<App controller={controller} />, {
     alternateScreen: true,
+    // Both ends are a terminal (checked above): draw every frame even when CI=true is in the environment,
+    // which would otherwise make Ink print only the last frame at exit.
+    interactive: true,
     exitOnCtrlC: false,
     patchConsole: true,
     incrementalRendering: true,

@@ -78,8 +78,9 @@ export class Tmux {
 
   #command(argv: string[], env: Record<string, string>): string {
     const vars = Object.entries({ TERM: 'xterm-256color', ...env }).map(([k, v]) => `${k}=${shellQuote(v)}`);
-    // exec: the pane's process is boardkube itself, so its pid is the one to kill -9.
-    return `exec env ${vars.join(' ')} ${argv.map(shellQuote).join(' ')}`;
+    // exec: the pane's process is boardkube itself, so its pid is the one to kill -9. A person at a terminal
+    // has no CI variable; CI's own would make the colour libraries switch colours off.
+    return `exec env -u CI ${vars.join(' ')} ${argv.map(shellQuote).join(' ')}`;
   }
 
   pid(): number {
