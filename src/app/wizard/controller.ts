@@ -1,0 +1,481 @@
+// The wizard's controller: every bit of I/O the screens need goes through it (saved clusters, the session,
+// the cluster file, SSH key creation, running and cancelling stages, per-host logs). Screens subscribe to a
+// snapshot (useSyncExternalStore) and call the methods below; they never touch a file, a board or a socket.
+// Each job has its own module in this folder; this class wires them together around the open session.
+//
+// Start-up: nothing heavy is imported at module load, here or in the modules beside it. The engine, the
+// saved progress (conf), the flows and the YAML reader and writer are imported on first use, so the first
+// frame of the wizard does not wait for them.
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import type { Session } from '../session.ts';
+import type { ClusterSpec } from '../../cluster/spec.ts';
+import type { Stage, StageId } from '../../engine/types.ts';
+import { STAGE_IDS } from '../../engine/types.ts';
+import { readFileArg } from './clusterfile.ts';
+import { showStepCommands } from './commands.ts';
+import { fieldChoices, isChoiceField, readField } from './draft.ts';
+import { splitFix } from './errors.ts';
+import { InventoryEditor } from './inventory.ts';
+import { KeyMaker } from './keys.ts';
+import { HostLogs } from './logs.ts';
+import { StageAnswers } from './options.ts';
+import { runGoesOn, StageRuns } from './runs.ts';
+import { SavedClusters } from './saved.ts';
+import { initialSnapshot, SnapshotStore, type DraftField, type ScreenId, type StageView, type StepView, type WizardSnapshot } from './store.ts';
+import { SudoPassword } from './sudo.ts';
+import { firstStageToDo, pinnedHostKeys, stageViews, stepViews } from './views.ts';
+
+export interface WizardOptions {
+  stateDir: string;
+  /** Start in the practice lab (boardkube --lab). */
+  lab: boolean;
+  clusterFile?: string;
+  parallel?: number;
+  labFaults?: string[];
+  /** Lines kept per host in the log pane. */
+  logLines?: number;
+}
+
+export class WizardController {
+  readonly opts: WizardOptions;
+  readonly #store: SnapshotStore;
+  readonly #logs: HostLogs;
+  readonly #saved: SavedClusters;
+  readonly #inventory: InventoryEditor;
+  readonly #keys: KeyMaker;
+  readonly #answers: StageAnswers;
+  readonly #sudo: SudoPassword;
+  readonly #runs: StageRuns;
+  #session: Session | undefined;
+  #offEngine: (() => void) | undefined;
+  /** The stage definitions (the flows), imported on first use. */
+  #stages: readonly Stage[] | undefined;
+  readonly #exit: { promise: Promise<number>; resolve: (code: number) => void } = (() => {
+    let resolve!: (code: number) => void;
+    const promise = new Promise<number>((r) => (resolve = r));
+    return { promise, resolve };
+  })();
+  #quitRequested = false;
+
+  constructor(opts: WizardOptions) {
+    this.opts = { ...opts, stateDir: resolve(opts.stateDir), clusterFile: opts.clusterFile ? resolve(opts.clusterFile) : undefined };
+    // The stages by title only: their definitions (the flows) load after the first frame.
+    const store = (this.#store = new SnapshotStore(initialSnapshot(this.opts, stageViews(undefined, undefined))));
+    const session = () => this.#session;
+    const running = () => this.running;
+    const stepViews = (id: StageId) => this.#stepViews(id);
+    this.#logs = new HostLogs(this.opts.logLines ?? 500);
+    this.#saved = new SavedClusters(store, this.opts.stateDir);
+    this.#inventory = new InventoryEditor({ store, stateDir: this.opts.stateDir, clusterFile: this.opts.clusterFile, openClusterName: () => this.#session?.cluster.name });
+    this.#keys = new KeyMaker(store, this.opts.stateDir, () => this.#inventory.setDraft(store.snapshot.draft));
+    this.#answers = new StageAnswers({ store, stage: (id) => this.#stage(id), session, running, stepViews });
+    this.#sudo = new SudoPassword(store, running, session);
+    this.#runs = new StageRuns({ store, logs: this.#logs, session, stageViews: () => this.#stageViews(), stepViews });
+  }
+
+  // --- store --------------------------------------------------------------------------------------------
+
+  subscribe = (listener: () => void): (() => void) => this.#store.subscribe(listener);
+
+  getSnapshot = (): WizardSnapshot => this.#store.getSnapshot();
+
+  get #snap(): WizardSnapshot {
+    return this.#store.snapshot;
+  }
+
+  #set(patch: Partial<WizardSnapshot>): void {
+    this.#store.set(patch);
+  }
+
+  /** Resolves with the exit code once the user quits. */
+  get exited(): Promise<number> {
+    return this.#exit.promise;
+  }
+
+  get session(): Session | undefined {
+    return this.#session;
+  }
+
+  // --- start-up -----------------------------------------------------------------------------------------
+
+  /** Starts the slow look-ups after the first frame is on screen. */
+  async start(): Promise<void> {
+    await Promise.all([this.refreshSaved(), this.#loadStages(), this.#readFileArg(), this.#inventory.validator()]);
+  }
+
+  async #loadStages(): Promise<readonly Stage[]> {
+    if (this.#stages) return this.#stages;
+    const { STAGES } = await import('../../../flows/index.ts');
+    this.#stages = STAGES;
+    this.#set({ stages: this.#stageViews(), stagesLoaded: true });
+    return STAGES;
+  }
+
+  async #readFileArg(): Promise<void> {
+    const path = this.opts.clusterFile;
+    if (path) this.#set({ fileArg: await readFileArg(path) });
+  }
+
+  refreshSaved(): Promise<void> {
+    return this.#saved.refresh();
+  }
+
+  // --- welcome ------------------------------------------------------------------------------------------
+
+  dismiss(): void {
+    this.#set({ notice: undefined, error: undefined, dialog: this.#snap.dialog?.kind === 'fresh-started' ? undefined : this.#snap.dialog });
+  }
+
+  /** Opens a saved cluster and continues its first unfinished stage (reverify: re-check what is done instead). */
+  async resume(cluster: string, how: { reverify?: boolean } = {}): Promise<void> {
+    const entry = this.#snap.saved?.find((s) => s.cluster === cluster);
+    if (entry?.error) {
+      this.#set({ dialog: { kind: 'corrupt', cluster, path: entry.path, reason: entry.error, then: 'resume' } });
+      return;
+    }
+    const file = entry?.clusterFile ?? (this.#snap.fileArg?.name === cluster ? this.opts.clusterFile : undefined);
+    if (!file || !existsSync(file)) {
+      this.#set({
+        error: { message: `the cluster file of "${cluster}" ${file ? `(${file}) is gone` : 'is not recorded'}`, fix: 'fill in the inventory again: it writes a new cluster file and keeps the saved progress' },
+      });
+      await this.startNew(entry?.mode === 'lab', { name: cluster });
+      return;
+    }
+    await this.openFile(file, { lab: entry?.mode ? entry.mode === 'lab' : this.opts.lab, reverify: how.reverify, autoRun: true });
+  }
+
+  /** Opens a cluster file: straight to its stages when it is valid, else to the inventory with the problems. */
+  async openFile(file: string, o: { lab: boolean; reverify?: boolean; autoRun?: boolean }): Promise<void> {
+    const { loadClusterFile } = await import('../../cluster/file.ts');
+    const { InvalidClusterError } = await this.#inventory.validator();
+    let spec: ClusterSpec;
+    try {
+      spec = loadClusterFile(file, { checkKeyFile: true });
+    } catch (e) {
+      if (e instanceof InvalidClusterError) {
+        await this.#inventory.loadFile(file, o.lab);
+        this.#set({ screen: 'inventory', submitted: true, error: { message: `${file} has problems: correct them below` } });
+        return;
+      }
+      throw e;
+    }
+    if (!(await this.#open(spec, file, o.lab))) return;
+    if (o.reverify) void this.reverify();
+    else if (o.autoRun && this.#snap.run.state === 'idle') {
+      const st = this.#snap.stages.find((s) => s.id === this.#snap.currentStage);
+      if (st && (st.status === 'in-progress' || st.status === 'failed')) void this.runStage();
+    }
+  }
+
+  /** A new cluster: the inventory, prefilled with the default (1 master + 4 workers). */
+  async startNew(lab: boolean, o: { name?: string } = {}): Promise<void> {
+    await this.#inventory.startNew(lab, o.name);
+    if (lab) this.#keys.createLabKeyIfMissing();
+  }
+
+  /** Back to the inventory of the open cluster. */
+  editInventory(): void {
+    if (runGoesOn(this.#snap.run)) return;
+    const spec = this.#session?.cluster;
+    if (spec) this.#inventory.editOpenCluster(spec, this.#snap.clusterFile);
+    else this.#set({ screen: 'inventory' });
+  }
+
+  /** The user chose a fresh start for an unreadable progress file: a copy is kept, then we go on. */
+  async freshStart(): Promise<void> {
+    const d = this.#snap.dialog;
+    if (d?.kind !== 'corrupt') return;
+    if (!(await this.#saved.startFresh(d.cluster, d.path))) return;
+    const { file, lab } = this.#saved.takeUnreadable();
+    if (file && existsSync(file)) await this.openFile(file, { lab: lab ?? this.opts.lab });
+    else await this.startNew(lab ?? this.opts.lab, { name: d.cluster });
+  }
+
+  cancelDialog(): void {
+    this.#set({ dialog: undefined });
+  }
+
+  // --- inventory ----------------------------------------------------------------------------------------
+
+  /** Choices for a choice field (board, Kubernetes version, node role). */
+  choices(field: DraftField): string[] {
+    return fieldChoices(field);
+  }
+
+  static isChoiceField(field: string): boolean {
+    return isChoiceField(field);
+  }
+
+  getField(field: DraftField, d = this.#snap.draft): string {
+    return readField(d, field);
+  }
+
+  setField(field: DraftField, value: string): Promise<void> {
+    return this.#inventory.setField(field, value);
+  }
+
+  cycleField(field: DraftField, dir: 1 | -1): Promise<void> {
+    return this.#inventory.cycleField(field, dir);
+  }
+
+  addNode(): Promise<void> {
+    return this.#inventory.addNode();
+  }
+
+  removeNode(index: number): Promise<void> {
+    return this.#inventory.removeNode(index);
+  }
+
+  /** Creates an ed25519 key at the draft's key path (ssh-keygen, no passphrase), when the user asks. */
+  createKey(): Promise<void> {
+    return this.#keys.create();
+  }
+
+  /** Checks the inventory, writes cluster.yaml and opens the cluster. False when something needs fixing. */
+  async submitInventory(): Promise<boolean> {
+    const keyCreation = this.#keys.pending;
+    if (keyCreation) await keyCreation;
+    const written = await this.#inventory.submit();
+    if (!written) return false;
+    const ok = await this.#open(written.spec, written.file, this.#snap.mode === 'lab');
+    if (ok) await this.refreshSaved();
+    return ok;
+  }
+
+  // --- session ------------------------------------------------------------------------------------------
+
+  async #open(spec: ClusterSpec, file: string, lab: boolean): Promise<boolean> {
+    await this.#closeSession();
+    const [{ openSession }, { CorruptStateError }, { MemorySecrets }] = await Promise.all([import('../session.ts'), import('../../engine/state.ts'), import('../../engine/secrets.ts'), this.#loadStages()]);
+    // Secrets live in memory only; a sudo password given earlier (or in BOARDKUBE_SUDO_PASSWORD) is kept.
+    const secrets = new MemorySecrets();
+    const pw = this.#sudo.forNewSession;
+    if (pw) secrets.set('sudo-password', pw);
+    let session: Session;
+    try {
+      session = openSession({
+        cluster: spec,
+        clusterFile: file,
+        stateDir: this.opts.stateDir,
+        lab,
+        parallel: this.opts.parallel,
+        labFaults: lab ? this.opts.labFaults : undefined,
+        // The engine reads this object when a stage starts, so answers given later in the wizard count.
+        options: this.#answers.forEngine,
+        secrets,
+        onHostKeyPinned: () => this.#set({ hostKeys: pinnedHostKeys(this.#session) }),
+      });
+    } catch (e) {
+      if (e instanceof CorruptStateError) {
+        this.#saved.rememberUnreadable(file, lab);
+        this.#set({ dialog: { kind: 'corrupt', cluster: spec.name, path: e.path, reason: e.reason, then: 'resume' } });
+        return false;
+      }
+      this.#set({ error: splitFix((e as Error).message) });
+      return false;
+    }
+    this.#session = session;
+    this.#answers.opened(spec.name);
+    this.#offEngine = session.engine.on((e) => this.#runs.onEvent(e));
+    const hosts = [...spec.nodes.map((n) => n.name), 'cluster'];
+    this.#logs.reset(hosts);
+    const stagesView = this.#stageViews();
+    const current = firstStageToDo(stagesView);
+    this.#set({
+      screen: 'stage',
+      mode: lab ? 'lab' : 'real',
+      cluster: spec,
+      clusterFile: file,
+      statePath: session.store.path,
+      logPath: session.log?.path,
+      hostKeys: pinnedHostKeys(session),
+      stages: stagesView,
+      currentStage: current,
+      steps: this.#stepViews(current),
+      selectedStep: 0,
+      run: { state: 'idle', stages: [], reverify: false },
+      logHosts: hosts,
+      logHost: hosts[0]!,
+      logRev: this.#snap.logRev + 1,
+      commands: undefined,
+      error: undefined,
+      notice: undefined,
+    });
+    this.#answers.check(current);
+    return true;
+  }
+
+  async #closeSession(): Promise<void> {
+    await this.#runs.stop();
+    this.#offEngine?.();
+    this.#offEngine = undefined;
+    const s = this.#session;
+    this.#session = undefined;
+    if (s) await s.close();
+  }
+
+  #stage(id: StageId): Stage | undefined {
+    return this.#stages?.find((s) => s.id === id);
+  }
+
+  #stageViews(): StageView[] {
+    return stageViews(this.#stages, this.#session);
+  }
+
+  #stepViews(id: StageId): StepView[] {
+    return stepViews(this.#stage(id), this.#session, (stage) => this.#answers.parsed(stage));
+  }
+
+  // --- stage options ------------------------------------------------------------------------------------
+
+  /** The stage's answers with its defaults filled in, as strings. */
+  optionValues(id: StageId): Record<string, string> {
+    return this.#answers.values(id);
+  }
+
+  /** One answer for a stage (flash: node, device, ...); the stage checks it at once, like the CLI would. */
+  setStageOption(id: StageId, name: string, value: string): void {
+    this.#answers.set(id, name, value);
+  }
+
+  showOptions(): void {
+    this.#answers.show();
+  }
+
+  hideOptions(): void {
+    this.#answers.hide();
+  }
+
+  /** Asks for the sudo password of the boards (for a login other than root). */
+  askSudoPassword(): void {
+    this.#sudo.ask();
+  }
+
+  /** Keeps the password in memory for this session: never saved, never logged, never on a command line. */
+  setSudoPassword(password: string | undefined): void {
+    this.#sudo.set(password);
+  }
+
+  /** Lists this computer's block devices (the practice lab: its card readers) for choosing a card. */
+  listDisks(): Promise<void> {
+    return this.#answers.listDisks();
+  }
+
+  // --- navigation ---------------------------------------------------------------------------------------
+
+  selectStage(id: StageId): void {
+    if (!this.#session) {
+      this.#set({ currentStage: id });
+      return;
+    }
+    // While a run goes on, the grid keeps following the events of the running stage.
+    const steps = runGoesOn(this.#snap.run) && this.#snap.run.stages.includes(id) ? this.#runs.liveSteps(id) ?? this.#stepViews(id) : this.#stepViews(id);
+    this.#set({ currentStage: id, steps, selectedStep: 0, commands: undefined, optionsOpen: false, screen: 'stage' });
+    this.#answers.check(id);
+  }
+
+  moveStage(dir: 1 | -1): void {
+    const i = STAGE_IDS.indexOf(this.#snap.currentStage);
+    const next = STAGE_IDS[Math.max(0, Math.min(STAGE_IDS.length - 1, i + dir))]!;
+    this.selectStage(next);
+  }
+
+  selectStep(index: number): void {
+    const n = this.#snap.steps.length;
+    if (n === 0) return;
+    this.#set({ selectedStep: Math.max(0, Math.min(n - 1, index)) });
+  }
+
+  showScreen(screen: ScreenId): void {
+    if (screen === 'stage' && !this.#session) return;
+    if (screen === 'summary') this.#set({ stages: this.#stageViews() });
+    this.#set({ screen, commands: undefined });
+  }
+
+  cycleLogHost(dir: 1 | -1 = 1): void {
+    const hosts = this.#snap.logHosts;
+    if (hosts.length === 0) return;
+    const i = hosts.indexOf(this.#snap.logHost);
+    this.#set({ logHost: hosts[(i + dir + hosts.length) % hosts.length]! });
+  }
+
+  setLogHost(host: string): void {
+    if (this.#snap.logHosts.includes(host)) this.#set({ logHost: host });
+  }
+
+  /** Up to `count` log lines of a host, ending `fromEnd` lines before the newest. */
+  logWindow(host: string, count: number, fromEnd = 0): { lines: string[]; total: number; dropped: number } {
+    return this.#logs.window(host, count, fromEnd);
+  }
+
+  // --- show commands ------------------------------------------------------------------------------------
+
+  /** The plan of the selected step (the same actions the run performs). */
+  showCommands(): Promise<void> {
+    return showStepCommands(this.#store, this.#session);
+  }
+
+  hideCommands(): void {
+    this.#set({ commands: undefined });
+  }
+
+  // --- runs ---------------------------------------------------------------------------------------------
+
+  /** Runs one stage (the current one by default); retry is the same call after a failure. */
+  runStage(id: StageId = this.#snap.currentStage): Promise<void> {
+    this.#answers.check(id);
+    return this.#runs.start(() => this.#session!.engine.select({ only: [id] }), false);
+  }
+
+  /** Re-checks every finished stage (cheap probes, in parallel), re-running only what no longer holds. */
+  reverify(): Promise<void> {
+    return this.#runs.start(() => {
+      const done = this.#stageViews()
+        .filter((v) => v.status === 'done')
+        .map((v) => v.id);
+      if (done.length === 0) throw Object.assign(new Error('nothing is finished yet, so there is nothing to re-check'), { fix: 'run a stage first' });
+      return done;
+    }, true);
+  }
+
+  get running(): boolean {
+    return this.#runs.running;
+  }
+
+  /** Ctrl+C: while a step runs, ask first; otherwise quit. */
+  interrupt(): void {
+    if (this.#snap.dialog?.kind === 'confirm-cancel') return;
+    if (this.running) this.#set({ dialog: { kind: 'confirm-cancel' } });
+    else void this.quit();
+  }
+
+  /** Answer to "stop after cancelling the running step?". */
+  async confirmCancel(yes: boolean): Promise<void> {
+    if (this.#snap.dialog?.kind !== 'confirm-cancel') return;
+    this.#set({ dialog: undefined });
+    if (yes) await this.cancel();
+  }
+
+  /** Cancels the running step through its AbortSignal; resolves when the progress is saved. */
+  cancel(): Promise<void> {
+    return this.#runs.cancel();
+  }
+
+  /** Leaves the wizard: cancels a run (saving what was done), closes the session, resolves `exited`. */
+  async quit(): Promise<void> {
+    if (this.#quitRequested) return;
+    this.#quitRequested = true;
+    const wasRunning = this.running;
+    if (wasRunning) await this.cancel();
+    try {
+      await this.#closeSession();
+    } catch {
+      /* the progress was saved step by step; closing is best effort */
+    }
+    const st = this.#snap.run.state;
+    const code = wasRunning || st === 'cancelled' ? 130 : st === 'failed' ? 1 : 0;
+    this.#set({ exiting: { code } });
+    this.#exit.resolve(code);
+  }
+}

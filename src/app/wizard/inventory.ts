@@ -1,0 +1,141 @@
+// The inventory editor: keeps the draft, checks it as it is typed (validateCluster, and a name another saved
+// cluster has), and on submit writes cluster.yaml. The validator is imported on first use.
+import { existsSync } from 'node:fs';
+import type { ClusterSpec } from '../../cluster/spec.ts';
+import type { Problem } from '../../cluster/validate.ts';
+import { newClusterFilePath, readDraftFile } from './clusterfile.ts';
+import { draftFromSpec, draftToRaw, fieldChoices, fieldOfProblem, nextFreeName, readField, withField, withNodeAdded, withoutNode } from './draft.ts';
+import { defaultKeyPath, keyStateFor } from './keys.ts';
+import type { Draft, DraftField, SnapshotStore } from './store.ts';
+
+type Validator = typeof import('../../cluster/validate.ts');
+
+export interface InventoryEditorOptions {
+  store: SnapshotStore;
+  stateDir: string;
+  /** The cluster file given with -f. */
+  clusterFile: string | undefined;
+  /** The name of the open cluster, if any (the draft may keep it). */
+  openClusterName: () => string | undefined;
+}
+
+export class InventoryEditor {
+  readonly #store: SnapshotStore;
+  readonly #stateDir: string;
+  readonly #clusterFile: string | undefined;
+  readonly #openClusterName: () => string | undefined;
+  #validator: Validator | undefined;
+  /** Where submit writes: the file the draft came from (or -f); unset, a new path is chosen. */
+  #target: string | undefined;
+
+  constructor(o: InventoryEditorOptions) {
+    this.#store = o.store;
+    this.#stateDir = o.stateDir;
+    this.#clusterFile = o.clusterFile;
+    this.#openClusterName = o.openClusterName;
+  }
+
+  async validator(): Promise<Validator> {
+    return (this.#validator ??= await import('../../cluster/validate.ts'));
+  }
+
+  /** Takes the draft at once (so fast typing never loses a key), then validates it. */
+  setDraft(draft: Draft): Promise<void> {
+    this.#store.set({ draft });
+    if (this.#validator) {
+      this.#check();
+      return Promise.resolve();
+    }
+    return this.validator().then(() => this.#check());
+  }
+
+  #check(): void {
+    const snap = this.#store.snapshot;
+    const draft = snap.draft;
+    const { validateCluster } = this.#validator!;
+    const { problems } = validateCluster(draftToRaw(draft), { checkKeyFile: true });
+    const extra: Problem[] = [];
+    const taken = snap.saved?.some((s) => s.cluster === draft.name) ?? false;
+    const isOpen = snap.draftIsOpenCluster && this.#openClusterName() === draft.name;
+    if (taken && !isOpen && draft.name) {
+      extra.push({ field: 'name', message: `a saved cluster is already called "${draft.name}"`, fix: 'choose another name, or resume that cluster from the welcome screen' });
+    }
+    const all = [...extra, ...problems];
+    const byField: Record<string, Problem[]> = {};
+    for (const p of all) (byField[fieldOfProblem(p.field)] ??= []).push(p);
+    this.#store.set({ problems: all, problemsByField: byField, key: keyStateFor(draft.keyPath, snap.key) });
+  }
+
+  /** The draft of a cluster file, valid or not (the inventory shows its problems); submit writes back to it. */
+  async loadFile(file: string, lab: boolean): Promise<void> {
+    const { defaultCluster } = await import('../../cluster/spec.ts');
+    const draft = await readDraftFile(file, draftFromSpec(defaultCluster(defaultKeyPath(lab, this.#stateDir))));
+    this.#target = file;
+    this.#store.set({ mode: lab ? 'lab' : 'real', draftIsOpenCluster: false });
+    await this.setDraft(draft);
+  }
+
+  /** A new cluster on the inventory: the -f file's content if it exists, else the default (1 master + 4 workers). */
+  async startNew(lab: boolean, name?: string): Promise<void> {
+    const { defaultCluster } = await import('../../cluster/spec.ts');
+    if (this.#clusterFile && existsSync(this.#clusterFile) && !name) {
+      await this.loadFile(this.#clusterFile, lab);
+      this.#store.set({ screen: 'inventory', submitted: false });
+      return;
+    }
+    const spec = defaultCluster(defaultKeyPath(lab, this.#stateDir));
+    const taken = new Set((this.#store.snapshot.saved ?? []).map((s) => s.cluster));
+    spec.name = name ?? nextFreeName(lab ? 'lab' : spec.name, taken);
+    this.#target = this.#clusterFile;
+    this.#store.set({ screen: 'inventory', mode: lab ? 'lab' : 'real', submitted: false, draftIsOpenCluster: false });
+    await this.setDraft(draftFromSpec(spec));
+  }
+
+  /** The open cluster on the inventory; submit writes back to its file. */
+  editOpenCluster(spec: ClusterSpec, file: string | undefined): void {
+    this.#target = file;
+    this.#store.set({ screen: 'inventory', draftIsOpenCluster: true, submitted: false });
+    void this.setDraft(draftFromSpec(spec));
+  }
+
+  setField(field: DraftField, value: string): Promise<void> {
+    const d = withField(this.#store.snapshot.draft, field, value);
+    return d ? this.setDraft(d) : Promise.resolve();
+  }
+
+  cycleField(field: DraftField, dir: 1 | -1): Promise<void> {
+    const options = fieldChoices(field);
+    if (options.length === 0) return Promise.resolve();
+    const i = options.indexOf(readField(this.#store.snapshot.draft, field));
+    const next = options[(i + dir + options.length) % options.length]!;
+    return this.setField(field, next);
+  }
+
+  addNode(): Promise<void> {
+    return this.setDraft(withNodeAdded(this.#store.snapshot.draft));
+  }
+
+  removeNode(index: number): Promise<void> {
+    const d = withoutNode(this.#store.snapshot.draft, index);
+    return d ? this.setDraft(d) : Promise.resolve();
+  }
+
+  /** Checks the draft and writes cluster.yaml: the cluster and its file, or undefined when something needs fixing. */
+  async submit(): Promise<{ spec: ClusterSpec; file: string } | undefined> {
+    await this.setDraft(this.#store.snapshot.draft);
+    this.#store.set({ submitted: true });
+    if (this.#store.snapshot.problems.length > 0) return undefined;
+    const { validateCluster } = await this.validator();
+    const { spec } = validateCluster(draftToRaw(this.#store.snapshot.draft), { checkKeyFile: true });
+    if (!spec) return undefined;
+    const file = this.#target || newClusterFilePath(spec.name, this.#store.snapshot.mode === 'lab', this.#stateDir);
+    try {
+      const { writeClusterFile } = await import('../../cluster/file.ts');
+      writeClusterFile(file, spec);
+    } catch (e) {
+      this.#store.set({ error: { message: `could not write ${file}: ${(e as Error).message}`, fix: 'check that the folder exists and is writable, or start boardkube with -f PATH' } });
+      return undefined;
+    }
+    return { spec, file };
+  }
+}

@@ -1,0 +1,231 @@
+// The snapshot the screens render, and the store they read it from (useSyncExternalStore). Every part of the
+// controller writes its slice of the snapshot through SnapshotStore.set; the screens only read it.
+import type { ClusterSpec, NodeRole } from '../../cluster/spec.ts';
+import type { Problem } from '../../cluster/validate.ts';
+import type { Action, Check, Progress, StageId, StageOption, StageStatus } from '../../engine/types.ts';
+import type { PinnedKey } from '../../engine/state.ts';
+import type { BlockDevice } from '../../ports/disks.ts';
+
+export type ScreenId = 'welcome' | 'inventory' | 'stage' | 'summary';
+
+export interface SavedCluster {
+  cluster: string;
+  path: string;
+  mode?: 'real' | 'lab';
+  clusterFile?: string;
+  updatedAt?: string;
+  done: number;
+  failed: number;
+  running: number;
+  /** Set when the file cannot be read. */
+  error?: string;
+}
+
+export interface Draft {
+  name: string;
+  board: string;
+  kubernetesVersion: string;
+  lan: string;
+  gateway: string;
+  dns: string;
+  podSubnet: string;
+  serviceSubnet: string;
+  sshUser: string;
+  keyPath: string;
+  timezone: string;
+  nodes: Array<{ name: string; role: NodeRole; address: string }>;
+}
+
+/** Inventory fields, in screen order. Node fields are "nodes.I.name" / "nodes.I.role" / "nodes.I.address". */
+export const DRAFT_FIELDS = ['name', 'board', 'kubernetesVersion', 'lan', 'gateway', 'dns', 'podSubnet', 'serviceSubnet', 'sshUser', 'keyPath'] as const;
+export type DraftField = (typeof DRAFT_FIELDS)[number] | `nodes.${number}.${'name' | 'role' | 'address'}`;
+
+export interface KeyState {
+  /** The key path, expanded. */
+  path: string;
+  exists: boolean;
+  creating: boolean;
+  created?: boolean;
+  error?: string;
+}
+
+export type CellStatus = 'pending' | 'running' | 'done' | 'verified' | 'failed' | 'skipped' | 'cancelled' | 'interrupted';
+
+export interface StepCell {
+  node: string | null;
+  status: CellStatus;
+  error?: string;
+  fix?: string;
+  ms?: number;
+  progress?: Progress;
+  failedChecks?: Check[];
+  runs?: number;
+  skipReason?: string;
+  outputs?: Record<string, unknown>;
+}
+
+export interface StepView {
+  id: string;
+  title: string;
+  explain: string;
+  cells: StepCell[];
+}
+
+export interface StageView {
+  id: StageId;
+  title: string;
+  summary: string;
+  /** 'unknown': no cluster open yet. */
+  status: StageStatus | 'unknown';
+  unavailable?: string;
+  requires: StageId[];
+  /** Answers the stage takes (the CLI's --node, --device, --set NAME=VALUE ...). */
+  options: StageOption[];
+}
+
+export interface RunView {
+  state: 'idle' | 'running' | 'cancelling' | 'done' | 'failed' | 'cancelled';
+  stages: StageId[];
+  reverify: boolean;
+  error?: string;
+  fix?: string;
+  startedAt?: number;
+  endedAt?: number;
+}
+
+export type Dialog =
+  | { kind: 'corrupt'; cluster: string; path: string; reason: string; then: 'resume' | 'new' }
+  | { kind: 'confirm-cancel' }
+  | { kind: 'sudo-password' }
+  | { kind: 'fresh-started'; copy: string };
+
+export interface CommandsView {
+  stage: StageId;
+  step: string;
+  title: string;
+  loading: boolean;
+  actions: Action[];
+  error?: string;
+}
+
+/** What a stage says about its answers: the field at fault ('' when it names none), what is wrong, the fix. */
+export interface OptionProblem {
+  field: string;
+  message: string;
+  fix?: string;
+}
+
+export interface WizardSnapshot {
+  screen: ScreenId;
+  /** Mode of the open (or drafted) cluster. */
+  mode: 'real' | 'lab';
+  stateDir: string;
+  /** null while the saved clusters are being looked up. */
+  saved: SavedCluster[] | null;
+  /** The cluster file given with -f, if any, and what was found in it. */
+  fileArg?: { path: string; name?: string; error?: string };
+  notice?: string;
+  error?: { message: string; fix?: string };
+  dialog?: Dialog;
+  /** The open cluster. */
+  cluster?: ClusterSpec;
+  clusterFile?: string;
+  statePath?: string;
+  logPath?: string;
+  /** Inventory being edited. */
+  draft: Draft;
+  /** Whether the draft edits the open cluster (false: a new one). */
+  draftIsOpenCluster: boolean;
+  problems: Problem[];
+  problemsByField: Record<string, Problem[]>;
+  submitted: boolean;
+  key: KeyState;
+  stages: StageView[];
+  stagesLoaded: boolean;
+  currentStage: StageId;
+  steps: StepView[];
+  selectedStep: number;
+  run: RunView;
+  hostKeys: Record<string, PinnedKey>;
+  logHosts: string[];
+  logHost: string;
+  /** Bumped on every new log line (the lines themselves are read with logWindow()). */
+  logRev: number;
+  commands?: CommandsView;
+  /** Stage answers as typed (strings), and the first problem the stage finds in them. */
+  stageOptions: Partial<Record<StageId, Record<string, string>>>;
+  optionProblems: Partial<Record<StageId, OptionProblem>>;
+  /** Block devices of this computer (or the practice lab's card readers), for choosing a card. */
+  disks?: { loading: boolean; list: BlockDevice[]; error?: string };
+  /** The answers panel of the current stage is open. */
+  optionsOpen: boolean;
+  /** A sudo password is held in memory for this session (never saved, never shown). */
+  sudoPasswordSet: boolean;
+  exiting?: { code: number };
+}
+
+/** The first frame's snapshot: the welcome screen, with nothing looked up yet. */
+export function initialSnapshot(o: { lab: boolean; stateDir: string; clusterFile?: string }, stages: StageView[]): WizardSnapshot {
+  const empty: Draft = { name: '', board: '', kubernetesVersion: '', lan: '', gateway: '', dns: '', podSubnet: '', serviceSubnet: '', sshUser: '', keyPath: '', timezone: 'UTC', nodes: [] };
+  return {
+    screen: 'welcome',
+    mode: o.lab ? 'lab' : 'real',
+    stateDir: o.stateDir,
+    saved: null,
+    fileArg: o.clusterFile ? { path: o.clusterFile } : undefined,
+    draft: empty,
+    draftIsOpenCluster: false,
+    problems: [],
+    problemsByField: {},
+    submitted: false,
+    key: { path: '', exists: false, creating: false },
+    stages,
+    stagesLoaded: false,
+    currentStage: 'configure',
+    steps: [],
+    selectedStep: 0,
+    run: { state: 'idle', stages: [], reverify: false },
+    hostKeys: {},
+    logHosts: [],
+    logHost: '',
+    logRev: 0,
+    stageOptions: {},
+    optionProblems: {},
+    optionsOpen: false,
+    sudoPasswordSet: Boolean(process.env.BOARDKUBE_SUDO_PASSWORD),
+  };
+}
+
+/** Holds the snapshot: each change makes a new snapshot object, and listeners hear of it once per microtask. */
+export class SnapshotStore {
+  #snap: WizardSnapshot;
+  readonly #listeners = new Set<() => void>();
+  #notifyScheduled = false;
+
+  constructor(initial: WizardSnapshot) {
+    this.#snap = initial;
+  }
+
+  subscribe = (listener: () => void): (() => void) => {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
+  };
+
+  getSnapshot = (): WizardSnapshot => this.#snap;
+
+  /** The current snapshot (what getSnapshot returns). */
+  get snapshot(): WizardSnapshot {
+    return this.#snap;
+  }
+
+  /** Applies the patch at once (so later reads see it); listeners are told after the current burst of changes. */
+  set(patch: Partial<WizardSnapshot>): void {
+    this.#snap = { ...this.#snap, ...patch };
+    if (this.#notifyScheduled) return;
+    this.#notifyScheduled = true;
+    queueMicrotask(() => {
+      this.#notifyScheduled = false;
+      for (const l of this.#listeners) l();
+    });
+  }
+}

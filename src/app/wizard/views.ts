@@ -1,0 +1,93 @@
+// The stages and steps as the screens show them, read from the stage definitions and the saved progress.
+import type { Session } from '../session.ts';
+import type { NodeSpec } from '../../cluster/spec.ts';
+import type { PinnedKey } from '../../engine/state.ts';
+import type { Stage, StageId, StepRecord } from '../../engine/types.ts';
+import { STAGE_IDS } from '../../engine/types.ts';
+import { splitFix } from './errors.ts';
+import type { StageView, StepCell, StepView } from './store.ts';
+
+/** Titles to show before the stage definitions are loaded (they are imported on first use). */
+const STAGE_TITLES: Record<StageId, string> = {
+  flash: 'Flash the cards',
+  configure: 'Configure the boards',
+  packages: 'Kubernetes packages',
+  'control-plane': 'Control plane',
+  workers: 'Workers',
+  ttl: 'TTL after finished',
+  webhook: 'Job TTL webhook',
+  registry: 'Registry',
+  ci: 'CI on the cluster',
+  readonly: 'Read-only access',
+};
+
+/** Every stage in order; status 'unknown' until a session is open, titles only until the definitions load. */
+export function stageViews(defs: readonly Stage[] | undefined, session: Session | undefined): StageView[] {
+  return STAGE_IDS.map((id) => {
+    const def = defs?.find((s) => s.id === id);
+    const unavailable = def ? def.unavailable : defs ? 'this stage is not available yet in this version of boardkube' : undefined;
+    let status: StageView['status'] = 'unknown';
+    if (unavailable) status = 'unavailable';
+    else if (session) status = session.engine.stageStatus(id);
+    return { id, title: def?.title ?? STAGE_TITLES[id], summary: def?.summary ?? '', status, unavailable, requires: def?.requires ?? [], options: def?.options ?? [] };
+  });
+}
+
+/** Where to open a cluster: a stage cut off or failed; else the first one not done after the last done. */
+export function firstStageToDo(views: StageView[]): StageId {
+  const open = views.filter((v) => v.status !== 'unavailable');
+  const active = open.find((v) => v.status === 'in-progress' || v.status === 'failed');
+  if (active) return active.id;
+  let lastDone = -1;
+  open.forEach((v, i) => {
+    if (v.status === 'done') lastDone = i;
+  });
+  const next = open.find((v, i) => i > lastDone && v.status !== 'done') ?? open.find((v) => v.status !== 'done');
+  return (next ?? open[lastDone] ?? views[0]!).id;
+}
+
+/**
+ * The steps of a stage with each node's status as the saved progress has it. `answers` gives the stage's
+ * parsed answers (undefined when they do not parse), which decide the nodes of some steps.
+ */
+export function stepViews(stage: Stage | undefined, session: Session | undefined, answers: (stage: Stage) => Record<string, unknown> | undefined): StepView[] {
+  const store = session?.store;
+  if (!stage || !store) return [];
+  const records = store.steps();
+  const nodesOf = (step: Stage['steps'][number]): Array<NodeSpec | null> => {
+    try {
+      return step.nodes ? step.nodes(session.cluster, answers(stage) ?? {}) : [null];
+    } catch {
+      return [null];
+    }
+  };
+  return stage.steps.map((step) => ({
+    id: step.id,
+    title: step.title,
+    explain: step.explain,
+    cells: nodesOf(step).map((node) => cellFromRecord(node?.name ?? null, records[`${stage.id}/${step.id}@${node?.name ?? '-'}`])),
+  }));
+}
+
+/** The host keys pinned so far, as a copy (the snapshot never shares the progress store's objects). */
+export function pinnedHostKeys(session: Session | undefined): Record<string, PinnedKey> {
+  return { ...(session?.store.data.hostKeys ?? {}) };
+}
+
+function cellFromRecord(node: string | null, r: StepRecord | undefined): StepCell {
+  if (!r) return { node, status: 'pending' };
+  const base = { node, runs: r.runs, outputs: r.outputs as Record<string, unknown> | undefined };
+  switch (r.status) {
+    case 'done':
+      return { ...base, status: 'done' };
+    case 'skipped':
+      return { ...base, status: 'skipped', skipReason: r.skipReason };
+    case 'running':
+      return { ...base, status: 'interrupted', error: 'cut off (the wizard stopped mid-step); it runs again on resume' };
+    case 'failed': {
+      const interrupted = /: interrupted$/.test(r.error ?? '');
+      const split = splitFix(r.error ?? 'failed');
+      return { ...base, status: interrupted ? 'interrupted' : 'failed', error: split.message, fix: split.fix };
+    }
+  }
+}
