@@ -176,18 +176,25 @@ export class SshHost implements Host {
         return;
       }
       this.log(`write ${remotePath} (mode ${octal(mode)}, ${data.length} bytes)`);
-      const tmp = tempSibling(remotePath);
-      try {
-        await this.sftpCall(conn, op, `write ${remotePath}`, (sftp, cb) => sftp.writeFile(tmp, data, { mode }, cb));
-        // The server's umask applies at creation: set the mode explicitly.
-        await this.sftpCall(conn, op, `chmod ${remotePath}`, (sftp, cb) => sftp.chmod(tmp, mode, cb));
-        await this.rename(conn, op, tmp, remotePath);
-      } catch (err) {
-        await this.unlinkQuietly(conn, tmp);
-        throw err;
-      }
+      await this.putBeside(conn, op, remotePath, mode, (tmp) =>
+        this.sftpCall(conn, op, `write ${remotePath}`, (sftp, cb) => sftp.writeFile(tmp, data, { mode }, cb)),
+      );
     } finally {
       op.done();
+    }
+  }
+
+  /** Writes through a temporary file beside the target, sets its mode, then renames: readers never see half a file. */
+  private async putBeside(conn: Conn, op: { signal: AbortSignal; error: () => HostError }, remotePath: string, mode: number, put: (tmp: string) => Promise<unknown>): Promise<void> {
+    const tmp = tempSibling(remotePath);
+    try {
+      await put(tmp);
+      // The server's umask applies at creation: set the mode explicitly.
+      await this.sftpCall(conn, op, `chmod ${remotePath}`, (sftp, cb) => sftp.chmod(tmp, mode, cb));
+      await this.rename(conn, op, tmp, remotePath);
+    } catch (err) {
+      await this.unlinkQuietly(conn, tmp);
+      throw err;
     }
   }
 
@@ -207,15 +214,9 @@ export class SshHost implements Host {
     try {
       const conn = await this.ensure(op.signal, op.error);
       this.log(`upload ${localPath} -> ${remotePath} (mode ${octal(mode)})`);
-      const tmp = tempSibling(remotePath);
-      try {
-        await this.sftpCall(conn, op, `upload ${remotePath}`, (sftp, cb) => sftp.fastPut(localPath, tmp, { mode }, cb));
-        await this.sftpCall(conn, op, `chmod ${remotePath}`, (sftp, cb) => sftp.chmod(tmp, mode, cb));
-        await this.rename(conn, op, tmp, remotePath);
-      } catch (err) {
-        await this.unlinkQuietly(conn, tmp);
-        throw err;
-      }
+      await this.putBeside(conn, op, remotePath, mode, (tmp) =>
+        this.sftpCall(conn, op, `upload ${remotePath}`, (sftp, cb) => sftp.fastPut(localPath, tmp, { mode }, cb)),
+      );
     } finally {
       op.done();
     }
