@@ -2,6 +2,7 @@
 // look at what runs there. Everything later in the wizard talks to boards that passed this step.
 import type { Step } from '../../src/engine/types.ts';
 import { HostError } from '../../src/ports/host.ts';
+import { keyNotInstalled, optedIn } from './first-login.ts';
 
 /** One line per fact: CPU architecture, kernel release, OS id, hostname. */
 export const PROBE_SCRIPT = `uname -m -r && sed -n 's/^ID=//p' /etc/os-release | tr -d '"' && cat /etc/hostname`;
@@ -18,7 +19,13 @@ export const connectStep: Step = {
   plan: () => [{ type: 'command', description: 'connect over SSH (pinning the host key on first use), then read architecture, kernel, OS and hostname', content: PROBE_SCRIPT }],
   async run(ctx, actions) {
     const host = ctx.ports.host(ctx.node!);
-    await host.connect(ctx.signal);
+    try {
+      await host.connect(ctx.signal);
+    } catch (e) {
+      // A card flashed by hand has no key on it: say how to get it there (first-login ran already when opted in).
+      if (e instanceof HostError && e.kind === 'auth' && !optedIn(ctx.options)) throw keyNotInstalled(ctx.node!.name, e);
+      throw e;
+    }
     const key = host.hostKey();
     if (key) ctx.log(`host key ${key.type} ${key.fingerprint}`);
     const r = await host.exec(actions[0]!.content!, { signal: ctx.signal, timeoutMs: 30_000 });

@@ -1,4 +1,5 @@
 // The configure stage: first boot over SSH. Steps run on every board in parallel, in this order:
+// - first-login (only with --set first-login=arch-defaults) before connect: a board flashed by hand gets the key;
 // - resources first: a card too small fails in a second, not half-way through the upgrade;
 // - identity, time and machine-id before pacman: a board whose clock is in 1970 fails pacman's signature checks,
 //   and a new machine-id takes full effect at the kernel step's reboot;
@@ -6,6 +7,7 @@
 // - modules and sysctls after the reboot, so modprobe loads the new kernel's modules.
 import type { Stage } from '../../src/engine/types.ts';
 import { connectStep } from './connect.ts';
+import { checkFirstLoginOption, firstLoginStep } from './first-login.ts';
 import { identityStep } from './identity.ts';
 import { kernelSettingsStep } from './kernel-settings.ts';
 import { kernelStep } from './kernel.ts';
@@ -20,5 +22,10 @@ export const configureStage: Stage = {
   title: 'Configure the boards',
   summary: 'Reach every board over SSH and prepare it for Kubernetes: keys, upgrade, mainline kernel, names, time, swap, modules.',
   requires: [],
-  steps: [connectStep, resourcesStep, identityStep, timeStep, machineIdStep, pacmanKeysStep, upgradeStep, kernelStep, swapStep, kernelSettingsStep],
+  // first-login is taken from --set only (not a wizard answer yet): other --set names pass through untouched.
+  parseOptions(raw) {
+    checkFirstLoginOption(raw);
+    return raw;
+  },
+  steps: [firstLoginStep, connectStep, resourcesStep, identityStep, timeStep, machineIdStep, pacmanKeysStep, upgradeStep, kernelStep, swapStep, kernelSettingsStep],
 };

@@ -11,6 +11,7 @@ export const LAB_FAULTS = {
   'no-return-after-reboot': 'the board does not come back after a reboot',
   'clock-skew': 'the board\'s clock is 3 hours behind',
   'duplicate-machine-id': 'the board has the same machine-id as another board',
+  'key-not-installed': 'the card was flashed by hand: the board refuses your key until it is installed with a first login as alarm',
 } as const;
 export type LabFault = keyof typeof LAB_FAULTS;
 
@@ -22,7 +23,10 @@ export interface LabBoardData {
   otherHostKey: { type: string; fingerprint: string };
   faults: LabFault[];
   files: Record<string, string>;
-  /** Free-form facts the stage simulators keep (kernel, packages, swap, ...). */
+  /**
+   * Free-form facts the stage simulators keep (kernel, packages, swap, ...). `keyInstalled: true` once the first-login
+   * step put the key on a board with the key-not-installed fault (absent: the key is there, as flashed by boardkube).
+   */
   facts: Record<string, Json>;
   /** Epoch ms until which the board is rebooting (0 = up). */
   bootingUntil: number;

@@ -1,7 +1,7 @@
 // A practice-lab board behind the Host port: same errors, same host-key rules, simulated commands.
 import { readFile, writeFile } from 'node:fs/promises';
 import { hostKeyChangedMessage } from '../engine/hostkeys.ts';
-import { HostError, type ExecOptions, type ExecResult, type Host, type HostKeyInfo, type HostKeyPolicy } from '../ports/host.ts';
+import { HostError, publicKeyBody, type ExecOptions, type ExecResult, type Host, type HostKeyInfo, type HostKeyPolicy, type InstallKeyOptions } from '../ports/host.ts';
 import type { LabBoardData } from './board.ts';
 import { sleep } from '../util/sleep.ts';
 
@@ -58,8 +58,40 @@ export class LabHost implements Host {
     if (this.board.faults.includes('wrong-password')) {
       throw new HostError('auth', `${this.node} refused the login as ${this.user}: Permission denied (publickey,password)`, 'check the user and key in the cluster file; for a card flashed by hand log in once as alarm/alarm (practice lab: the "wrong-password" fault is on)');
     }
+    if (this.#keyMissing()) {
+      throw new HostError('auth', `${this.node} (${this.address}) refused the SSH key for user ${this.user}`, `put your public key into ~${this.user}/.ssh/authorized_keys on ${this.node} (practice lab: the "key-not-installed" fault is on)`);
+    }
     this.#key = key;
     this.#connected = true;
+  }
+
+  #keyMissing(): boolean {
+    return this.board.faults.includes('key-not-installed') && this.board.facts.keyInstalled !== true;
+  }
+
+  /** The first login of a card flashed by hand: the wrong-password fault refuses it, otherwise the key is in. */
+  async installKeyWithPassword(o: InstallKeyOptions): Promise<void> {
+    const body = publicKeyBody(o.publicKey);
+    await this.#delay(300, o.signal);
+    if (this.board.faults.includes('unreachable') || Date.now() < this.board.bootingUntil) {
+      throw new HostError('unreachable', `cannot reach ${this.node} at ${this.address}:22 (no answer)`, 'is the board powered on and its network cable in? (practice lab: the "unreachable" fault is on)');
+    }
+    const key = this.board.faults.includes('changed-host-key') ? this.board.otherHostKey : this.board.hostKey;
+    const verdict = this.hostKeys.check(this.node, key);
+    if (!verdict.ok) {
+      const { message, fix } = hostKeyChangedMessage(this.node, this.address, verdict.pinned, key.fingerprint);
+      throw new HostError('host-key-changed', message, fix);
+    }
+    if (verdict.firstUse) this.hostKeys.pin(this.node, key);
+    if (this.board.faults.includes('wrong-password')) {
+      throw new HostError('auth', `${this.node} (${this.address}) refused the password of ${o.user}`, `check ${o.user}'s password (Arch Linux ARM's default is alarm) (practice lab: the "wrong-password" fault is on)`);
+    }
+    const file = this.user === 'root' ? '/root/.ssh/authorized_keys' : `/home/${this.user}/.ssh/authorized_keys`;
+    const lines = (this.board.files[file] ?? '').split('\n').filter(Boolean);
+    if (!lines.some((l) => l.includes(body))) lines.push(o.publicKey.trim());
+    this.board.files[file] = `${lines.join('\n')}\n`;
+    this.board.facts.keyInstalled = true;
+    this.world.persist();
   }
 
   async exec(command: string, opts: ExecOptions = {}): Promise<ExecResult> {

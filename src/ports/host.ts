@@ -47,6 +47,64 @@ export interface Host {
   reconnect(opts: { timeoutMs: number; signal?: AbortSignal }): Promise<void>;
   hostKey(): HostKeyInfo | undefined;
   close(): Promise<void>;
+  /**
+   * Optional: for a board flashed by hand, which does not accept the key yet. Logs in once with a password as
+   * `user` (alarm on Arch Linux ARM; root may not log in with a password), becomes the login user of this Host
+   * (root on boards) with `su` at a terminal (the password typed at su's prompt, never on a command line or in a
+   * log) and runs authorizeKeyScript(publicKey). The host key is checked with the same HostKeyPolicy (pinned on
+   * first use). Fails with HostError 'auth' when the password or the root password is refused.
+   */
+  installKeyWithPassword?(opts: InstallKeyOptions): Promise<void>;
+}
+
+export interface InstallKeyOptions {
+  /** The user that may log in with a password (Arch Linux ARM: alarm). */
+  user: string;
+  password: string;
+  /** The password `su` asks for (the login user's: root's on boards). */
+  rootPassword: string;
+  /** One OpenSSH public key line ("ssh-ed25519 AAAA... comment"). */
+  publicKey: string;
+  signal?: AbortSignal;
+}
+
+/** The key body ("type base64") of one OpenSSH public key line; throws for anything else. */
+export function publicKeyBody(publicKey: string): string {
+  const line = publicKey.trim();
+  const m = /^((?:ssh-|ecdsa-|sk-)[A-Za-z0-9@.-]+) ([A-Za-z0-9+/]+={0,3})(?: [^\n\r]*)?$/.exec(line);
+  if (!m) throw new Error(`not an OpenSSH public key line: "${line.slice(0, 40)}${line.length > 40 ? '...' : ''}"`);
+  return `${m[1]} ${m[2]}`;
+}
+
+/**
+ * The script installKeyWithPassword runs as the login user (root): adds the key to ~/.ssh/authorized_keys
+ * (/root/.ssh/authorized_keys after `su -`), directory 0700, file 0600, no second line for a key already there.
+ */
+export function authorizeKeyScript(publicKey: string): string {
+  const line = publicKey.trim();
+  const body = publicKeyBody(line);
+  const q = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+  return [
+    'set -eu',
+    'umask 077',
+    `key=${q(line)}`,
+    `body=${q(body)}`,
+    'dir="$HOME/.ssh"',
+    'file="$dir/authorized_keys"',
+    'mkdir -p "$dir"',
+    'chmod 700 "$dir"',
+    'touch "$file"',
+    'chmod 600 "$file"',
+    'if grep -qF -- "$body" "$file"; then',
+    '  echo "the key is in $file already"',
+    'else',
+    '  # A last line without its newline would swallow the key.',
+    '  if [ -s "$file" ] && [ -n "$(tail -c 1 "$file")" ]; then echo >>"$file"; fi',
+    '  printf \'%s\\n\' "$key" >>"$file"',
+    '  echo "added the key to $file"',
+    'fi',
+    '',
+  ].join('\n');
 }
 
 export type HostErrorKind = 'unreachable' | 'auth' | 'host-key-changed' | 'timeout' | 'disconnected' | 'sudo' | 'aborted';

@@ -7,7 +7,9 @@
 //
 // Users: by default the board logs in as root. `sudo: 'password'` or `sudo: 'nopasswd'` logs in as an ordinary test
 // user instead (created with useradd when missing, a sudoers drop-in in /etc/sudoers.d), which is how most real boards
-// are set up. The harness must run as root (it creates users, binds sshd, reads other users' processes).
+// are set up. `passwordLogin` is for first-login tests: password logins for extra test users (stand-ins for alarm and
+// root, so the machine's real root password is never touched), and the client key is authorized only by each user's
+// own ~/.ssh/authorized_keys. The harness must run as root (it creates users, binds sshd, reads other users' processes).
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
@@ -30,6 +32,12 @@ export interface BoardOptions {
   setEnv?: Record<string, string>;
   /** How long to wait for sshd to listen; default 10 s. */
   readyTimeoutMs?: number;
+  /**
+   * Password logins (PasswordAuthentication yes) for these users (created with useradd -m and chpasswd when missing,
+   * removed with their home by the last board using them). The board's `user` becomes `loginUser` (one of them), and
+   * the client key is NOT authorized up front: sshd reads only each user's ~/.ssh/authorized_keys.
+   */
+  passwordLogin?: { users: Array<{ name: string; password: string }>; loginUser: string };
 }
 
 export interface Board {
@@ -78,13 +86,22 @@ export async function startBoard(opts: BoardOptions = {}): Promise<Board> {
 
   let user = 'root';
   let sudoPassword: string | undefined;
-  let userRef: (() => Promise<void>) | undefined;
+  const userRefs: Array<() => Promise<void>> = [];
+  const userRef = async () => {
+    for (const release of userRefs.splice(0)) await release();
+  };
   try {
     if (opts.sudo) {
-      const u = await acquireUser(opts.sudo, opts.sudoPassword);
+      const u = await acquireUser(opts.sudo === 'password' ? 'bk-sudo' : 'bk-nopass', opts.sudo, opts.sudoPassword);
       user = u.name;
       sudoPassword = opts.sudo === 'password' ? u.password : undefined;
-      userRef = u.release;
+      userRefs.push(u.release);
+    }
+    const allowed = [user];
+    if (opts.passwordLogin) {
+      for (const pu of opts.passwordLogin.users) userRefs.push((await acquireUser(pu.name, 'none', pu.password)).release);
+      user = opts.passwordLogin.loginUser;
+      allowed.splice(0, allowed.length, ...new Set([user, ...opts.passwordLogin.users.map((u) => u.name)]));
     }
 
     const hostKey = path.join(dir, 'host_key');
@@ -103,15 +120,15 @@ export async function startBoard(opts: BoardOptions = {}): Promise<Board> {
         `Port ${port}`,
         `HostKey ${hostKey}`,
         `PidFile ${path.join(dir, 'sshd.pid')}`,
-        `AuthorizedKeysFile ${authorizedKeys}`,
+        `AuthorizedKeysFile ${opts.passwordLogin ? '.ssh/authorized_keys' : authorizedKeys}`,
         // The temp dir lives under /tmp (mode 1777), which StrictModes rejects.
         'StrictModes no',
         'UsePAM no',
         'PubkeyAuthentication yes',
-        'PasswordAuthentication no',
+        `PasswordAuthentication ${opts.passwordLogin ? 'yes' : 'no'}`,
         'KbdInteractiveAuthentication no',
         'PermitRootLogin prohibit-password',
-        `AllowUsers ${user}`,
+        `AllowUsers ${allowed.join(' ')}`,
         'Subsystem sftp internal-sftp',
         'MaxStartups 100',
         'MaxSessions 100',
@@ -137,7 +154,8 @@ export async function startBoard(opts: BoardOptions = {}): Promise<Board> {
           reject(new Error(`sshd on ${address}:${port} did not listen within ${readyTimeoutMs} ms:\n${out}`));
         }, readyTimeoutMs);
         p.stderr!.on('data', (d: Buffer) => {
-          fs.appendFileSync(logPath, d);
+          // Lines can still arrive after stop() removed the dir.
+          if (!stopped) fs.appendFileSync(logPath, d);
           if (out.length < 20_000) out += d.toString();
           if (out.includes(`Server listening on ${address} port ${port}`)) {
             clearTimeout(timer);
@@ -207,20 +225,20 @@ export async function startBoard(opts: BoardOptions = {}): Promise<Board> {
         stopped = true;
         await killTree(true).catch(() => {});
         fs.rmSync(dir, { recursive: true, force: true });
-        await userRef?.();
+        await userRef();
       },
     };
     await startServer();
     return board;
   } catch (err) {
     fs.rmSync(dir, { recursive: true, force: true });
-    await userRef?.();
+    await userRef();
     throw err;
   }
 }
 
 // ---------------------------------------------------------------------------------------------------------------
-// Test users with sudo, shared by every board of every test process on this machine (vitest runs test files in
+// Test users (with sudo, or plain ones for password logins), shared by every board of every test process on this machine (vitest runs test files in
 // parallel processes). Each board holds the user with a file named after its process in STATE/<user>.holders; the
 // first holder creates the user (or adopts one left over from a crashed run) and its password, which all holders
 // read from a root-only file; the last one to let go removes the sudoers drop-in, the user and the password.
@@ -229,24 +247,24 @@ export async function startBoard(opts: BoardOptions = {}): Promise<Board> {
 const STATE = '/run/boardkube-test-users';
 
 async function acquireUser(
-  kind: 'password' | 'nopasswd',
+  name: string,
+  kind: 'password' | 'nopasswd' | 'none',
   wantedPassword: string | undefined,
 ): Promise<{ name: string; password: string; release: () => Promise<void> }> {
-  const name = kind === 'password' ? 'bk-sudo' : 'bk-nopass';
   const holders = path.join(STATE, `${name}.holders`);
   const pwFile = path.join(STATE, `${name}.pw`);
   const me = path.join(holders, `${process.pid}-${crypto.randomBytes(4).toString('hex')}`);
   const password = await withUserLock(async () => {
     fs.mkdirSync(holders, { recursive: true, mode: 0o700 });
     let pw: string;
-    if (liveHolders(holders).length === 0 || !fs.existsSync(pwFile) || !fs.existsSync(sudoersPath(name))) {
+    if (liveHolders(holders).length === 0 || !fs.existsSync(pwFile) || (kind !== 'none' && !fs.existsSync(sudoersPath(name)))) {
       pw = wantedPassword ?? `pw-${crypto.randomBytes(12).toString('base64url')}`;
       await createUser(name, kind, pw);
       fs.writeFileSync(pwFile, pw, { mode: 0o600 });
     } else {
       pw = fs.readFileSync(pwFile, 'utf8');
       if (wantedPassword !== undefined && wantedPassword !== pw) {
-        throw new Error(`test user ${name} is in use (by another test process) with another sudo password`);
+        throw new Error(`test user ${name} is in use (by another test process) with another password`);
       }
     }
     fs.writeFileSync(me, String(process.pid));
@@ -317,8 +335,8 @@ function sudoersPath(name: string): string {
   return `/etc/sudoers.d/boardkube-test-${name}`;
 }
 
-async function createUser(name: string, kind: 'password' | 'nopasswd', password: string): Promise<void> {
-  if (!fs.existsSync('/usr/bin/sudo')) throw new Error('sudo is missing: apt-get install -y sudo');
+async function createUser(name: string, kind: 'password' | 'nopasswd' | 'none', password: string): Promise<void> {
+  if (kind !== 'none' && !fs.existsSync('/usr/bin/sudo')) throw new Error('sudo is missing: apt-get install -y sudo');
   const exists = await run('id', ['-u', name]).then(
     () => true,
     () => false,
@@ -333,6 +351,7 @@ async function createUser(name: string, kind: 'password' | 'nopasswd', password:
     p.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`chpasswd failed: ${err}`))));
     p.stdin.end(`${name}:${password}\n`);
   });
+  if (kind === 'none') return;
   const rule =
     kind === 'password'
       ? `${name} ALL=(ALL:ALL) ALL\nDefaults:${name} lecture=never\n`

@@ -7,13 +7,15 @@
 // - sudo: the password goes to `sudo -S` on stdin, never on a command line or into a log. Whether the user needs a
 //   password (or is NOPASSWD) is probed once per connection, so the password line never leaks into a command's stdin.
 // - Files go through sftp, written under a temp name in the same folder and renamed into place.
+// - installKeyWithPassword (boards flashed by hand): a second, short-lived connection with password auth as alarm,
+//   `su` at a pseudo-terminal to the login user (root), the root password typed at su's prompt.
 import { createHash, randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import ssh2 from 'ssh2';
 import type { ClientChannel, SFTPWrapper, Stats } from 'ssh2';
-import { HostError, type ExecOptions, type ExecResult, type Host, type HostKeyInfo, type HostKeyPolicy } from '../../ports/host.ts';
+import { authorizeKeyScript, HostError, type ExecOptions, type ExecResult, type Host, type HostKeyInfo, type HostKeyPolicy, type InstallKeyOptions } from '../../ports/host.ts';
 import { LineSplitter } from '../lines.ts';
 import { sleep } from '../../util/sleep.ts';
 
@@ -305,6 +307,171 @@ export class SshHost implements Host {
     }
   }
 
+  /**
+   * First login of a board flashed by hand: a second connection with password auth as `o.user` (the key connection
+   * is untouched), then `su` to this host's login user at a pseudo-terminal (su reads the password from a terminal
+   * only): the root password is written once su's "Password:" prompt shows (echo is off by then, and the pty starts
+   * with echo off too), then authorizeKeyScript() runs as that user. The command line carries the public key only;
+   * the log never carries a password, and su's output is scrubbed of it before it reaches a message.
+   */
+  async installKeyWithPassword(o: InstallKeyOptions): Promise<void> {
+    const script = authorizeKeyScript(o.publicKey);
+    // On boards the login user is root: `su -`. A test stand-in for root is named.
+    const su = this.isRoot() ? 'su -' : `su - ${shellQuote(this.user)}`;
+    const client = await this.passwordClient(o);
+    try {
+      this.log(`first login: ${su} (the password typed at its prompt), then add the key to ~${this.user}/.ssh/authorized_keys`);
+      const r = await this.suExec(client, `LC_ALL=C ${su} -c ${shellQuote(script)}`, o.rootPassword, o.signal);
+      let text = r.output.replace(/\r/g, '');
+      for (const pw of [o.rootPassword, o.password]) if (pw) text = text.split(pw).join('***');
+      const lines = text.split('\n').map((l) => l.trim()).filter((l) => l && !/^password[^:]*:$/i.test(l));
+      for (const l of lines) this.log(`first login: ${l}`);
+      if (/authentication failure|incorrect password|sorry/i.test(text)) {
+        throw new HostError(
+          'auth',
+          `su on ${this.node} refused the password of ${this.user}`,
+          `check ${this.user}'s password on ${this.node} (Arch Linux ARM's default for root is root)`,
+        );
+      }
+      if (r.code !== 0) throw new Error(`adding the key for ${this.user} on ${this.node} failed (exit ${r.code}): ${lines.slice(-5).join('\n') || 'no output'}`);
+      this.log(`first login: exit 0`);
+    } finally {
+      client.end();
+      setTimeout(() => client.destroy(), 2000).unref();
+    }
+  }
+
+  /** A connection logged in with a password (or keyboard-interactive answered with it), host key checked. */
+  private passwordClient(o: InstallKeyOptions): Promise<SshClient> {
+    const where = `${o.user}@${this.address}:${this.port}`;
+    return new Promise<SshClient>((resolve, reject) => {
+      const aborted = () => new HostError('aborted', `cancelled the first login on ${this.node}`);
+      if (o.signal?.aborted) {
+        reject(aborted());
+        return;
+      }
+      const client = new Client();
+      let settled = false;
+      let refusal: HostError | undefined;
+      let seen: HostKeyInfo | undefined;
+      let firstUse = false;
+      const onAbort = () => fail(aborted());
+      const fail = (err: HostError) => {
+        if (settled) return;
+        settled = true;
+        o.signal?.removeEventListener('abort', onAbort);
+        client.destroy();
+        reject(err);
+      };
+      o.signal?.addEventListener('abort', onAbort, { once: true });
+      this.log(`first login: connecting to ${where} with a password`);
+      client.on('ready', () => {
+        if (settled) return;
+        if (seen && firstUse) {
+          try {
+            this.opts.hostKeys.pin(this.node, seen);
+          } catch (err) {
+            fail(new HostError('host-key-changed', `cannot pin the host key of ${this.node}: ${(err as Error).message}`));
+            return;
+          }
+          this.log(`pinned host key ${seen.type} ${seen.fingerprint} (first use)`);
+        }
+        settled = true;
+        o.signal?.removeEventListener('abort', onAbort);
+        this.log(`first login: connected to ${where}`);
+        resolve(client);
+      });
+      client.on('keyboard-interactive', (_name, _instructions, _lang, prompts, finish) => finish(prompts.map(() => o.password)));
+      client.on('error', (err: Error & { level?: string; code?: string }) => {
+        if (settled) return;
+        if (refusal) return fail(refusal);
+        if (err.level === 'client-authentication' || /authentication methods failed/i.test(err.message)) {
+          fail(
+            new HostError(
+              'auth',
+              `${this.node} (${this.address}) refused the password of ${o.user}`,
+              `check ${o.user}'s password (Arch Linux ARM's default is alarm) and that sshd on ${this.node} allows password logins; or flash the card with boardkube, which puts your key on it`,
+            ),
+          );
+          return;
+        }
+        fail(this.connectError(err));
+      });
+      client.on('close', () => {
+        if (!settled) fail(refusal ?? new HostError('unreachable', `${this.node} (${this.address}:${this.port}) closed the connection during the SSH handshake`, this.unreachableFix()));
+      });
+      try {
+        client.connect({
+          host: this.address,
+          port: this.port,
+          username: o.user,
+          password: o.password,
+          tryKeyboard: true,
+          readyTimeout: this.connectTimeoutMs,
+          hostVerifier: (blob: Buffer): boolean => {
+            const v = this.checkHostKey(blob);
+            seen = v.info;
+            if ('refusal' in v) {
+              refusal = v.refusal;
+              return false;
+            }
+            firstUse = v.firstUse;
+            return true;
+          },
+        });
+      } catch (err) {
+        fail(new HostError('unreachable', `cannot connect to ${where}: ${(err as Error).message}`, this.unreachableFix()));
+      }
+    });
+  }
+
+  /** Runs `command` at a pty; writes `password` once when a "Password:" prompt shows. Output is pty-merged. */
+  private suExec(client: SshClient, command: string, password: string, signal?: AbortSignal): Promise<{ code: number; output: string }> {
+    const limitMs = 60_000;
+    return new Promise((resolve, reject) => {
+      let done = false;
+      let sent = false;
+      let output = '';
+      let code: number | undefined;
+      let channel: ClientChannel | undefined;
+      const finish = (err: Error | undefined) => {
+        if (done) return;
+        done = true;
+        clearTimeout(timer);
+        signal?.removeEventListener('abort', onAbort);
+        if (err) {
+          channel?.close();
+          reject(err);
+        } else resolve({ code: code ?? -1, output });
+      };
+      const timer = setTimeout(
+        () => finish(new HostError('timeout', `su on ${this.node} did not ${sent ? 'finish' : 'ask for the password'} within ${limitMs / 1000} s`)),
+        limitMs,
+      );
+      const onAbort = () => finish(new HostError('aborted', `cancelled the first login on ${this.node}`));
+      if (signal?.aborted) return onAbort();
+      signal?.addEventListener('abort', onAbort, { once: true });
+      client.on('close', () => finish(code === undefined ? new HostError('disconnected', `lost the connection to ${this.node} during the first login`) : undefined));
+      client.exec(command, { pty: { term: 'dumb', cols: 200, rows: 24, modes: { ECHO: 0 } } }, (err, ch) => {
+        if (err) return finish(new HostError('disconnected', `${this.node} did not start su: ${err.message}`));
+        channel = ch;
+        const onData = (d: Buffer) => {
+          if (output.length < 65_536) output += d.toString('utf8');
+          if (!sent && /password[^\n]*:\s*$/i.test(output)) {
+            sent = true;
+            ch.write(`${password}\n`);
+          }
+        };
+        ch.on('data', onData);
+        ch.stderr.on('data', onData);
+        ch.on('exit', (c: number | null) => {
+          code = typeof c === 'number' ? c : -1;
+        });
+        ch.once('close', () => finish(undefined));
+      });
+    });
+  }
+
   // ---------------------------------------------------------------------------------------------------------------
 
   private get connectTimeoutMs(): number {
@@ -472,32 +639,41 @@ export class SshHost implements Host {
           keepaliveInterval: this.opts.keepaliveIntervalMs ?? 10_000,
           keepaliveCountMax: this.opts.keepaliveCountMax ?? 3,
           hostVerifier: (blob: Buffer): boolean => {
-            const info = hostKeyInfo(blob);
-            seen = info;
-            let verdict: ReturnType<HostKeyPolicy['check']>;
-            try {
-              verdict = this.opts.hostKeys.check(this.node, info);
-            } catch (err) {
-              refusal = new HostError('host-key-changed', `cannot check the host key of ${this.node}: ${(err as Error).message}`);
+            const v = this.checkHostKey(blob);
+            seen = v.info;
+            if ('refusal' in v) {
+              refusal = v.refusal;
               return false;
             }
-            if (verdict.ok) {
-              firstUse = verdict.firstUse;
-              return true;
-            }
-            refusal = new HostError(
-              'host-key-changed',
-              `the host key of ${this.node} (${this.address}) changed: pinned ${verdict.pinned}, the board now shows ${info.type} ${info.fingerprint}; refusing to connect`,
-              `if the board was re-flashed, forget the old key with \`boardkube reset -f FILE --stage configure --forget-host-key ${this.node}\`; otherwise someone may be intercepting the connection`,
-            );
-            this.log(`refused host key ${info.type} ${info.fingerprint} (pinned ${verdict.pinned})`);
-            return false;
+            firstUse = v.firstUse;
+            return true;
           },
         });
       } catch (err) {
         fail(new HostError('unreachable', `cannot connect to ${where}: ${(err as Error).message}`, this.unreachableFix()));
       }
     });
+  }
+
+  /** The HostKeyPolicy's verdict on a host key blob, as a refusal to report or "first use" (pin once logged in). */
+  private checkHostKey(blob: Buffer): { info: HostKeyInfo; firstUse: boolean } | { info: HostKeyInfo; refusal: HostError } {
+    const info = hostKeyInfo(blob);
+    let verdict: ReturnType<HostKeyPolicy['check']>;
+    try {
+      verdict = this.opts.hostKeys.check(this.node, info);
+    } catch (err) {
+      return { info, refusal: new HostError('host-key-changed', `cannot check the host key of ${this.node}: ${(err as Error).message}`) };
+    }
+    if (verdict.ok) return { info, firstUse: verdict.firstUse };
+    this.log(`refused host key ${info.type} ${info.fingerprint} (pinned ${verdict.pinned})`);
+    return {
+      info,
+      refusal: new HostError(
+        'host-key-changed',
+        `the host key of ${this.node} (${this.address}) changed: pinned ${verdict.pinned}, the board now shows ${info.type} ${info.fingerprint}; refusing to connect`,
+        `if the board was re-flashed, forget the old key with \`boardkube reset -f FILE --stage configure --forget-host-key ${this.node}\`; otherwise someone may be intercepting the connection`,
+      ),
+    };
   }
 
   private unreachableFix(): string {
