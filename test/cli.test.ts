@@ -77,6 +77,14 @@ describe('boardkube CLI', () => {
     expect(boardkube(['apply', '-f', file, '--stage', 'workers', '--yes', '--lab'], env).stderr).toMatch(/not available yet/);
   });
 
+  it('plan and status leave no progress behind, and status says where it will be kept', () => {
+    const stateDir = join(dir, 'state-look');
+    expect(boardkube(['plan', '-f', file, '--lab', '--state-dir', stateDir]).code).toBe(0);
+    const s = boardkube(['status', '-f', file, '--lab', '--state-dir', stateDir]);
+    expect(s.stdout).toContain(`no saved progress yet (it will be kept in ${join(stateDir, 'homelab.json')})`);
+    expect(existsSync(join(stateDir, 'homelab.json'))).toBe(false);
+  });
+
   it('apply without a terminal asks for --yes instead of hanging', () => {
     const r = boardkube(['apply', '-f', file, '--lab', '--stage', 'configure'], env);
     expect(r.code).toBe(2);

@@ -34,6 +34,10 @@ export interface SessionOptions {
 
 export interface Session {
   cluster: ClusterSpec;
+  /** Where this cluster's progress is (or will be) saved. */
+  statePath: string;
+  /** False for a read-only look at a cluster that has no saved progress yet. */
+  saved: boolean;
   store: StateStore;
   ports: Ports;
   engine: Engine;
@@ -71,6 +75,8 @@ export function openSession(o: SessionOptions): Session {
   });
   return {
     cluster: o.cluster,
+    statePath: StateStore.fileFor(o.stateDir, o.cluster.name),
+    saved: !scratch,
     store,
     ports,
     engine,

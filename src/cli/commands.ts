@@ -186,9 +186,9 @@ export async function cmdStatus(p: Parsed, stateDir: string): Promise<number> {
     const records = s.store.steps();
     const checks = p.verify ? await s.engine.recheck(s.engine.stages.filter((st) => !st.unavailable).map((st) => st.id)) : [];
     const rows = s.engine.stages.map((st) => ({ stage: st.id, title: st.title, status: s.engine.stageStatus(st.id), unavailable: st.unavailable ?? null }));
-    if (p.json) out(JSON.stringify({ cluster: s.cluster.name, mode: s.store.mode, stateFile: s.store.path, stages: rows, steps: records, ...(p.verify ? { verified: checks } : {}) }, null, 2));
+    if (p.json) out(JSON.stringify({ cluster: s.cluster.name, mode: s.store.mode, stateFile: s.statePath, saved: s.saved, stages: rows, steps: records, ...(p.verify ? { verified: checks } : {}) }, null, 2));
     else {
-      out(`${s.cluster.name} (${s.store.mode === 'lab' ? 'practice lab' : 'real boards'}), progress in ${s.store.path}`);
+      out(`${s.cluster.name} (${s.store.mode === 'lab' ? 'practice lab' : 'real boards'}), ${s.saved ? `progress in ${s.statePath}` : `no saved progress yet (it will be kept in ${s.statePath})`}`);
       for (const r of rows) out(`  ${r.stage.padEnd(14)} ${r.status === 'unavailable' ? 'not available yet' : r.status}`);
       for (const [key, rec] of Object.entries(records)) if (rec.status === 'failed') out(`  failed: ${rec.error ?? key}`);
       for (const c of checks) out(`  ${c.ok ? 'still done' : 'NO LONGER DONE'}: ${c.stage}/${c.step}${c.node ? ` on ${c.node}` : ''}${c.error ? ` (${c.error})` : ''}`);

@@ -259,22 +259,24 @@ export class Engine {
         if (records[stepKey(stage.id, step.id, node?.name ?? null)]?.status === 'done') candidates.push({ step, node });
       }
     }
-    // Boards in parallel, each board's steps in order: the first probe (reaching the board) may wait for a board
-    // that is still rebooting, and the later ones then find it up instead of failing beside it.
+    // Boards in parallel. On each board the first probe (reaching it) goes first and may wait for a board that is
+    // still rebooting; the board's other probes then run together instead of failing beside it.
     const byNode = new Map<string, typeof candidates>();
     for (const c of candidates) {
       const k = c.node?.name ?? '';
       byNode.set(k, [...(byNode.get(k) ?? []), c]);
     }
     const verdicts = new Map<(typeof candidates)[number], { ok: boolean; error?: string }>();
-    await mapLimit([...byNode.values()], Math.max(this.#o.parallel ?? 5, 8), async (group) => {
-      for (const c of group) {
-        try {
-          verdicts.set(c, { ok: await c.step.verify(this.#context(stage, c.step, c.node, signal)) });
-        } catch (e) {
-          verdicts.set(c, { ok: false, error: redact((e as Error).message ?? String(e), this.#o.secrets) });
-        }
+    const probe = async (c: (typeof candidates)[number]) => {
+      try {
+        verdicts.set(c, { ok: await c.step.verify(this.#context(stage, c.step, c.node, signal)) });
+      } catch (e) {
+        verdicts.set(c, { ok: false, error: redact((e as Error).message ?? String(e), this.#o.secrets) });
       }
+    };
+    await mapLimit([...byNode.values()], Math.max(this.#o.parallel ?? 5, 8), async ([first, ...rest]) => {
+      await probe(first!);
+      await Promise.all(rest.map(probe));
     });
     return candidates.map((c) => ({ stage: stage.id, step: c.step.id, node: c.node?.name ?? null, ...verdicts.get(c)! }));
   }
