@@ -40,12 +40,15 @@ export const verifyStep: Step = {
   },
   async run(ctx) {
     const c = await cardInReader(ctx, true);
-    const problems: string[] = [];
-    problems.push(...(await readTableProblems(ctx, c)));
-    problems.push(...(await bootloaderProblems(ctx, c)));
-    problems.push(...(await bootConfigProblems(ctx, c, true)));
-    problems.push(...(await preconfiguredProblems(ctx, c)));
-    const sshd = await sshdState(ctx, c);
+    // The read-backs are independent: run them together (each is a few small reads of the card).
+    const [table, boot, config, files, sshd] = await Promise.all([
+      readTableProblems(ctx, c),
+      bootloaderProblems(ctx, c),
+      bootConfigProblems(ctx, c, true),
+      preconfiguredProblems(ctx, c),
+      sshdState(ctx, c),
+    ]);
+    const problems = [...table, ...boot, ...config, ...files];
     if (sshd && !sshd.hasInclude) problems.push('sshd_config does not include sshd_config.d: password login would stay on');
     if (problems.length) throw new Error(`the card does not read back as written: ${problems.join('; ')}`);
     ctx.log('read back: partition table, bootloader bytes, boot.txt/boot.scr and every file written match');
