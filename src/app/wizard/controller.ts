@@ -24,7 +24,7 @@ import { runGoesOn, StageRuns } from './runs.ts';
 import { SavedClusters } from './saved.ts';
 import { initialSnapshot, SnapshotStore, type DraftField, type ScreenId, type StageView, type StepView, type WizardSnapshot } from './store.ts';
 import { SudoPassword } from './sudo.ts';
-import { firstStageToDo, pinnedHostKeys, stageViews, stepViews } from './views.ts';
+import { firstOpenStage, pinnedHostKeys, stageViews, stepViews } from './views.ts';
 
 export interface WizardOptions {
   stateDir: string;
@@ -281,7 +281,7 @@ export class WizardController {
     const hosts = [...spec.nodes.map((n) => n.name), 'cluster'];
     this.#logs.reset(hosts);
     const stagesView = this.#stageViews();
-    const current = firstStageToDo(stagesView);
+    const current = firstOpenStage(stagesView);
     this.#set({
       screen: 'stage',
       mode: lab ? 'lab' : 'real',

@@ -34,7 +34,7 @@ export function stageViews(defs: readonly Stage[] | undefined, session: Session 
 }
 
 /** Where to open a cluster: a stage cut off or failed; else the first one not done after the last done. */
-export function firstStageToDo(views: StageView[]): StageId {
+export function firstOpenStage(views: StageView[]): StageId {
   const open = views.filter((v) => v.status !== 'unavailable');
   const active = open.find((v) => v.status === 'in-progress' || v.status === 'failed');
   if (active) return active.id;
