@@ -371,7 +371,9 @@ export class WizardController {
     }
     // While a run goes on, the grid keeps following the events of the running stage.
     const steps = runGoesOn(this.#snap.run) && this.#snap.run.stages.includes(id) ? this.#runs.liveSteps(id) ?? this.#stepViews(id) : this.#stepViews(id);
-    this.#set({ currentStage: id, steps, selectedStep: 0, commands: undefined, optionsOpen: false, screen: 'stage' });
+    // Open on the first step that runs somewhere (first-login runs on no board unless asked for).
+    const selectedStep = Math.max(0, steps.findIndex((st) => st.cells.length > 0));
+    this.#set({ currentStage: id, steps, selectedStep, commands: undefined, optionsOpen: false, screen: 'stage' });
     this.#answers.check(id);
   }
 
