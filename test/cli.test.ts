@@ -1,6 +1,6 @@
 // The headless command line, run as a user runs it: the built bin/boardkube.js in a child process.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -24,7 +24,7 @@ beforeAll(() => {
   file = join(dir, 'cluster.yaml');
   env = { BOARDKUBE_STATE_DIR: join(dir, 'state') };
   const key = join(dir, 'id_ed25519');
-  writeFileSync(key, 'placeholder key file\n', { mode: 0o600 });
+  execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', key]);
   expect(boardkube(['init', '-f', file], env).code).toBe(0);
   const spec = parse(readFileSync(file, 'utf8'));
   spec.ssh.keyPath = key;
@@ -83,6 +83,27 @@ describe('boardkube CLI', () => {
     const s = boardkube(['status', '-f', file, '--lab', '--state-dir', stateDir]);
     expect(s.stdout).toContain(`no saved progress yet (it will be kept in ${join(stateDir, 'homelab.json')})`);
     expect(existsSync(join(stateDir, 'homelab.json'))).toBe(false);
+  });
+
+  it('first-login takes passwords from 0600 files only, and never shows them', () => {
+    const stateDir = join(dir, 'state-first-login');
+    const pw = (name: string, text: string, mode = 0o600) => {
+      const f = join(dir, name);
+      writeFileSync(f, `${text}\n`, { mode });
+      chmodSync(f, mode);
+      return f;
+    };
+    const base = ['apply', '-f', file, '--lab', '--stage', 'configure', '--yes', '--state-dir', stateDir, '--set', 'first-login=arch-defaults', '--lab-fault', 'n2-worker3:key-not-installed'];
+    const open = boardkube([...base, '--password-file', `root=${pw('root-open.pw', 'root', 0o644)}`]);
+    expect(open.code).toBe(2);
+    expect(open.stderr).toMatch(/--password-file root: .* can be read by others \(mode 644\)/);
+    const refused = boardkube([...base, '--password-file', `root=${pw('root-secret.pw', 'S3cret-root')}`, '--lab-fault', 'n2-worker3:wrong-password']);
+    expect(refused.code).toBe(1);
+    expect(refused.stdout).toMatch(/first-login on n2-worker3: .*refused the password of alarm/);
+    expect(refused.stdout + refused.stderr).not.toContain('S3cret-root');
+    boardkube(['reset', '-f', file, '--lab', '--state-dir', stateDir, '--stage', 'configure']);
+    const right = boardkube([...base, '--lab-fault', 'n2-worker3:none', '--lab-fault', 'n2-worker3:key-not-installed', '--password-file', `root=${pw('root-right.pw', 'root')}`, '--password-file', `alarm=${pw('alarm.pw', 'alarm')}`]);
+    expect(right.code, right.stdout).toBe(0);
   });
 
   it('apply without a terminal asks for --yes instead of hanging', () => {

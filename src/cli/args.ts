@@ -23,6 +23,7 @@ const OPTIONS = {
   image: { type: 'string' },
   set: { type: 'string', multiple: true },
   'sudo-password-file': { type: 'string' },
+  'password-file': { type: 'string', multiple: true },
   'forget-host-key': { type: 'string', multiple: true },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'V' },
@@ -47,6 +48,8 @@ export interface Parsed {
   image?: string;
   set: Record<string, string>;
   sudoPasswordFile?: string;
+  /** Secret name -> file holding it (mode 0600): sudo, alarm, root. */
+  passwordFiles: Record<string, string>;
   forgetHostKeys: string[];
   help: boolean;
   version: boolean;
@@ -74,6 +77,12 @@ export function parseCommandLine(argv: string[]): Parsed {
     if (i < 1) throw new InputError('--set', `"${kv}" is not NAME=VALUE`, 'e.g. --set account=readonly');
     set[kv.slice(0, i)] = kv.slice(i + 1);
   }
+  const passwordFiles: Record<string, string> = {};
+  for (const kv of v['password-file'] ?? []) {
+    const m = /^(sudo|alarm|root)=(.+)$/.exec(kv);
+    if (!m) throw new InputError('--password-file', `"${kv}" is not WHO=FILE with WHO sudo, alarm or root`, 'e.g. --password-file root=./root.pw (the file mode 0600)');
+    passwordFiles[m[1]!] = m[2]!;
+  }
   for (const f of v['lab-fault'] ?? []) {
     if (!/^[^:]+:[a-z-]+$/.test(f)) throw new InputError('--lab-fault', `"${f}" is not NODE:FAULT`, 'e.g. --lab-fault n2-worker2:unreachable');
   }
@@ -96,6 +105,7 @@ export function parseCommandLine(argv: string[]): Parsed {
     image: v.image,
     set,
     sudoPasswordFile: v['sudo-password-file'],
+    passwordFiles,
     forgetHostKeys: v['forget-host-key'] ?? [],
     help: v.help ?? false,
     version: v.version ?? false,
@@ -133,6 +143,8 @@ Options:
   --image PATH|URL         flash: an Arch Linux ARM tarball you already have (checked against its .md5)
   --set NAME=VALUE         a stage option, e.g. --set account=readonly --set scope=view
   --sudo-password-file F   sudo password for boards whose user is not root (file mode 0600)
+  --password-file WHO=F    a password from a file (mode 0600), never from the command line: sudo, or for
+                           configure's first-login (--set first-login=arch-defaults) alarm and root
   --parallel N             boards worked on at once (default 5)
   --state-dir DIR          where progress and logs live (default $BOARDKUBE_STATE_DIR or ~/.config/boardkube)
   --json                   machine-readable output (plan, status)

@@ -6,6 +6,7 @@ import { loadClusterFile, writeClusterFile } from '../cluster/file.ts';
 import { defaultCluster, type ClusterSpec } from '../cluster/spec.ts';
 import { MemorySecrets } from '../engine/secrets.ts';
 import { InputError, STAGE_IDS, type EngineEvent, type StageId } from '../engine/types.ts';
+import { DEFAULT_USER_PASSWORD_SECRET, ROOT_PASSWORD_SECRET } from '../../flows/configure/first-login.ts';
 import type { Parsed } from './args.ts';
 import { EXIT } from './exit.ts';
 
@@ -35,17 +36,26 @@ function stageOptions(p: Parsed, stateDir: string): Partial<Record<StageId, Reco
   return options;
 }
 
-function readSecretFile(path: string): string {
-  const st = statSync(path);
-  if ((st.mode & 0o077) !== 0) throw new InputError('--sudo-password-file', `${path} can be read by others (mode ${(st.mode & 0o777).toString(8)})`, `chmod 600 ${path}`);
+function readSecretFile(option: string, path: string): string {
+  let st;
+  try {
+    st = statSync(path);
+  } catch {
+    throw new InputError(option, `${path} cannot be read`, 'name a file that holds the password on its first line');
+  }
+  if ((st.mode & 0o077) !== 0) throw new InputError(option, `${path} can be read by others (mode ${(st.mode & 0o777).toString(8)})`, `chmod 600 ${path}`);
   return readFileSync(path, 'utf8').replace(/\r?\n$/, '');
 }
+
+/** Where each --password-file WHO goes among the secrets the flows read. */
+const SECRET_OF: Record<string, string> = { sudo: 'sudo-password', alarm: DEFAULT_USER_PASSWORD_SECRET, root: ROOT_PASSWORD_SECRET };
 
 function open(p: Parsed, stateDir: string, mode: 'run' | 'look'): Session {
   const cluster = clusterFor(p);
   const secrets = new MemorySecrets();
-  if (p.sudoPasswordFile) secrets.set('sudo-password', readSecretFile(p.sudoPasswordFile));
-  else if (process.env.BOARDKUBE_SUDO_PASSWORD) secrets.set('sudo-password', process.env.BOARDKUBE_SUDO_PASSWORD);
+  for (const [who, file] of Object.entries(p.passwordFiles)) secrets.set(SECRET_OF[who]!, readSecretFile(`--password-file ${who}`, file));
+  if (p.sudoPasswordFile) secrets.set('sudo-password', readSecretFile('--sudo-password-file', p.sudoPasswordFile));
+  if (!secrets.get('sudo-password') && process.env.BOARDKUBE_SUDO_PASSWORD) secrets.set('sudo-password', process.env.BOARDKUBE_SUDO_PASSWORD);
   return openSession({
     cluster,
     clusterFile: resolve(requireFile(p)),
