@@ -5,6 +5,7 @@
 // every failure can be turned into a ClusterError that names the server, the verb and the object, with a fix.
 import * as fs from 'node:fs';
 import { IsomorphicFetchHttpLibrary, KubeConfig, RequestContext, type HttpMethod } from '@kubernetes/client-node';
+import { pollUntil } from '../../ports/cluster-wait.ts';
 import {
   ClusterError,
   describeObject,
@@ -196,23 +197,12 @@ export class KubeCluster implements ClusterPort {
     ok: (o: KubeObject) => boolean,
     opts: { timeoutMs: number; signal?: AbortSignal },
   ): Promise<KubeObject> {
-    const deadline = Date.now() + opts.timeoutMs;
-    let last: KubeObject | null = null;
-    for (;;) {
-      opts.signal?.throwIfAborted();
-      last = await this.get(apiVersion, kind, name, namespace, opts.signal);
-      if (last && ok(last)) return last;
-      const left = deadline - Date.now();
-      if (left <= 0) {
-        const what = `${kind} ${namespace ? `${namespace}/` : ''}${name}`;
-        throw new ClusterError(
-          'timeout',
-          `timed out after ${Math.round(opts.timeoutMs / 1000)} s waiting for ${what} on ${this.server}${last ? '' : ' (it does not exist)'}`,
-          `look at it: kubectl get ${kind.toLowerCase()} ${name}${namespace ? ` -n ${namespace}` : ''} -o yaml`,
-        );
-      }
-      await sleep(Math.min(this.pollMs, left), opts.signal);
-    }
+    const fix = `look at it: kubectl get ${kind.toLowerCase()} ${name}${namespace ? ` -n ${namespace}` : ''} -o yaml`;
+    return pollUntil(() => this.get(apiVersion, kind, name, namespace, opts.signal), ok, { kind, name, namespace, server: this.server, fix }, {
+      timeoutMs: opts.timeoutMs,
+      signal: opts.signal,
+      pause: (leftMs) => sleep(Math.min(this.pollMs, leftMs), opts.signal),
+    });
   }
 
   async createToken(namespace: string, serviceAccount: string, seconds: number, opts: TokenOptions = {}): Promise<{ token: string; expiresAt: string }> {
