@@ -1,7 +1,6 @@
 // A practice-lab board behind the Host port: same errors, same host-key rules, simulated commands.
 import { readFile, writeFile } from 'node:fs/promises';
-import { hostKeyChangedMessage } from '../engine/hostkeys.ts';
-import { HostError, publicKeyBody, type ExecOptions, type ExecResult, type Host, type HostKeyInfo, type HostKeyPolicy, type InstallKeyOptions } from '../ports/host.ts';
+import { hostKeyChangedMessage, HostError, publicKeyBody, type ExecOptions, type ExecResult, type Host, type HostKeyInfo, type HostKeyPolicy, type InstallKeyOptions } from '../ports/host.ts';
 import type { LabBoardData } from './board.ts';
 import { sleep } from '../util/sleep.ts';
 

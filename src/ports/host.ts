@@ -125,3 +125,11 @@ export async function mustExec(host: Host, command: string, opts?: ExecOptions):
   }
   return r;
 }
+
+/** The words for a refused host key, the same from the SSH adapter and the practice lab. */
+export function hostKeyChangedMessage(node: string, address: string, pinned: string, seen: string): { message: string; fix: string } {
+  return {
+    message: `the host key of ${node} (${address}) has changed: pinned ${pinned}, the board now shows ${seen}. The connection was refused.`,
+    fix: `if you re-flashed ${node}, forget the old key with \`boardkube reset -f FILE --forget-host-key ${node}\`; otherwise someone may be intercepting the connection`,
+  };
+}

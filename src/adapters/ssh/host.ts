@@ -15,7 +15,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import ssh2 from 'ssh2';
 import type { ClientChannel, SFTPWrapper, Stats } from 'ssh2';
-import { authorizeKeyScript, HostError, type ExecOptions, type ExecResult, type Host, type HostKeyInfo, type HostKeyPolicy, type InstallKeyOptions } from '../../ports/host.ts';
+import { authorizeKeyScript, hostKeyChangedMessage, HostError, type ExecOptions, type ExecResult, type Host, type HostKeyInfo, type HostKeyPolicy, type InstallKeyOptions } from '../../ports/host.ts';
 import { LineSplitter } from '../lines.ts';
 import { sleep } from '../../util/sleep.ts';
 
@@ -352,9 +352,7 @@ export class SshHost implements Host {
       }
       const client = new Client();
       let settled = false;
-      let refusal: HostError | undefined;
-      let seen: HostKeyInfo | undefined;
-      let firstUse = false;
+      const gate = this.hostKeyGate();
       const onAbort = () => fail(aborted());
       const fail = (err: HostError) => {
         if (settled) return;
@@ -367,15 +365,8 @@ export class SshHost implements Host {
       this.log(`first login: connecting to ${where} with a password`);
       client.on('ready', () => {
         if (settled) return;
-        if (seen && firstUse) {
-          try {
-            this.opts.hostKeys.pin(this.node, seen);
-          } catch (err) {
-            fail(new HostError('host-key-changed', `cannot pin the host key of ${this.node}: ${(err as Error).message}`));
-            return;
-          }
-          this.log(`pinned host key ${seen.type} ${seen.fingerprint} (first use)`);
-        }
+        const pinError = gate.pinIfFirstUse();
+        if (pinError) return fail(pinError);
         settled = true;
         o.signal?.removeEventListener('abort', onAbort);
         this.log(`first login: connected to ${where}`);
@@ -384,7 +375,7 @@ export class SshHost implements Host {
       client.on('keyboard-interactive', (_name, _instructions, _lang, prompts, finish) => finish(prompts.map(() => o.password)));
       client.on('error', (err: Error & { level?: string; code?: string }) => {
         if (settled) return;
-        if (refusal) return fail(refusal);
+        if (gate.refusal) return fail(gate.refusal);
         if (err.level === 'client-authentication' || /authentication methods failed/i.test(err.message)) {
           fail(
             new HostError(
@@ -398,7 +389,7 @@ export class SshHost implements Host {
         fail(this.connectError(err));
       });
       client.on('close', () => {
-        if (!settled) fail(refusal ?? new HostError('unreachable', `${this.node} (${this.address}:${this.port}) closed the connection during the SSH handshake`, this.unreachableFix()));
+        if (!settled) fail(gate.refusal ?? new HostError('unreachable', `${this.node} (${this.address}:${this.port}) closed the connection during the SSH handshake`, this.unreachableFix()));
       });
       try {
         client.connect({
@@ -408,16 +399,7 @@ export class SshHost implements Host {
           password: o.password,
           tryKeyboard: true,
           readyTimeout: this.connectTimeoutMs,
-          hostVerifier: (blob: Buffer): boolean => {
-            const v = this.checkHostKey(blob);
-            seen = v.info;
-            if ('refusal' in v) {
-              refusal = v.refusal;
-              return false;
-            }
-            firstUse = v.firstUse;
-            return true;
-          },
+          hostVerifier: gate.verify,
         });
       } catch (err) {
         fail(new HostError('unreachable', `cannot connect to ${where}: ${(err as Error).message}`, this.unreachableFix()));
@@ -566,9 +548,7 @@ export class SshHost implements Host {
       this.pending = client;
       const conn: Conn = { client, closed: false, running: new Set() };
       let settled = false;
-      let refusal: HostError | undefined;
-      let seen: HostKeyInfo | undefined;
-      let firstUse = false;
+      const gate = this.hostKeyGate();
       this.log(`connecting to ${where}`);
 
       const fail = (err: HostError) => {
@@ -581,19 +561,10 @@ export class SshHost implements Host {
 
       client.on('ready', () => {
         if (settled) return;
-        if (seen) {
-          // Pin only after the server proved it holds the key (the handshake signature) and we got in.
-          if (firstUse) {
-            try {
-              this.opts.hostKeys.pin(this.node, seen);
-            } catch (err) {
-              fail(new HostError('host-key-changed', `cannot pin the host key of ${this.node}: ${(err as Error).message}`));
-              return;
-            }
-            this.log(`pinned host key ${seen.type} ${seen.fingerprint} (first use)`);
-          }
-          this.key = seen;
-        }
+        // Pin only after the server proved it holds the key (the handshake signature) and we got in.
+        const pinError = gate.pinIfFirstUse();
+        if (pinError) return fail(pinError);
+        if (gate.seen) this.key = gate.seen;
         settled = true;
         if (this.pending === client) this.pending = undefined;
         this.conn = conn;
@@ -602,7 +573,7 @@ export class SshHost implements Host {
       });
       client.on('error', (err: Error & { level?: string; code?: string }) => {
         if (!settled) {
-          fail(refusal ?? this.connectError(err));
+          fail(gate.refusal ?? this.connectError(err));
           return;
         }
         this.log(`connection error: ${err.message}`);
@@ -612,7 +583,7 @@ export class SshHost implements Host {
         if (this.conn === conn) this.conn = undefined;
         if (!settled) {
           fail(
-            refusal ??
+            gate.refusal ??
               (this.closing
                 ? new HostError('aborted', `connection to ${this.node} closed by boardkube`)
                 : new HostError('unreachable', `${this.node} (${this.address}:${this.port}) closed the connection during the SSH handshake`, this.unreachableFix())),
@@ -638,16 +609,7 @@ export class SshHost implements Host {
           readyTimeout: timeoutMs,
           keepaliveInterval: this.opts.keepaliveIntervalMs ?? 10_000,
           keepaliveCountMax: this.opts.keepaliveCountMax ?? 3,
-          hostVerifier: (blob: Buffer): boolean => {
-            const v = this.checkHostKey(blob);
-            seen = v.info;
-            if ('refusal' in v) {
-              refusal = v.refusal;
-              return false;
-            }
-            firstUse = v.firstUse;
-            return true;
-          },
+          hostVerifier: gate.verify,
         });
       } catch (err) {
         fail(new HostError('unreachable', `cannot connect to ${where}: ${(err as Error).message}`, this.unreachableFix()));
@@ -666,14 +628,42 @@ export class SshHost implements Host {
     }
     if (verdict.ok) return { info, firstUse: verdict.firstUse };
     this.log(`refused host key ${info.type} ${info.fingerprint} (pinned ${verdict.pinned})`);
-    return {
-      info,
-      refusal: new HostError(
-        'host-key-changed',
-        `the host key of ${this.node} (${this.address}) changed: pinned ${verdict.pinned}, the board now shows ${info.type} ${info.fingerprint}; refusing to connect`,
-        `if the board was re-flashed, forget the old key with \`boardkube reset -f FILE --stage configure --forget-host-key ${this.node}\`; otherwise someone may be intercepting the connection`,
-      ),
+    const { message, fix } = hostKeyChangedMessage(this.node, this.address, verdict.pinned, `${info.type} ${info.fingerprint}`);
+    return { info, refusal: new HostError('host-key-changed', message, fix) };
+  }
+
+  /**
+   * What one SSH handshake saw of the host key: ssh2's hostVerifier records it, a refused key is kept to report,
+   * and a key seen for the first time is pinned only once the login succeeded.
+   */
+  private hostKeyGate() {
+    const gate = {
+      seen: undefined as HostKeyInfo | undefined,
+      refusal: undefined as HostError | undefined,
+      firstUse: false,
+      verify: (blob: Buffer): boolean => {
+        const v = this.checkHostKey(blob);
+        gate.seen = v.info;
+        if ('refusal' in v) {
+          gate.refusal = v.refusal;
+          return false;
+        }
+        gate.firstUse = v.firstUse;
+        return true;
+      },
+      /** After login: pin a first-use key. Returns the error to fail with, if pinning failed. */
+      pinIfFirstUse: (): HostError | undefined => {
+        if (!gate.seen || !gate.firstUse) return undefined;
+        try {
+          this.opts.hostKeys.pin(this.node, gate.seen);
+        } catch (err) {
+          return new HostError('host-key-changed', `cannot pin the host key of ${this.node}: ${(err as Error).message}`);
+        }
+        this.log(`pinned host key ${gate.seen.type} ${gate.seen.fingerprint} (first use)`);
+        return undefined;
+      },
     };
+    return gate;
   }
 
   private unreachableFix(): string {
