@@ -15,29 +15,14 @@ import { MemorySecrets } from '../src/engine/secrets.ts';
 import type { EngineEvent } from '../src/engine/types.ts';
 import type { LabBoardData } from '../src/lab/board.ts';
 import { LabHost } from '../src/lab/host.ts';
-import { authorizeKeyScript, HostError, type HostKeyInfo, type HostKeyPolicy } from '../src/ports/host.ts';
+import { authorizeKeyScript, HostError } from '../src/ports/host.ts';
 import { startBoard, type Board } from './harness/sshd.ts';
+import { memoryPolicy } from './harness/hostkeys.ts';
 
 const T = 60_000;
 const ALARM = { name: 'bk-alarm', password: 'alarm-Pw-1' };
 const ROOT = { name: 'bk-root', password: "root pw with 'quotes' $x" };
 
-function memoryPolicy(): HostKeyPolicy & { pins: Array<{ node: string; key: HostKeyInfo }> } {
-  const pinned = new Map<string, string>();
-  const pins: Array<{ node: string; key: HostKeyInfo }> = [];
-  return {
-    pins,
-    check(node, key) {
-      const fp = pinned.get(node);
-      if (fp === undefined) return { ok: true, firstUse: true };
-      return fp === key.fingerprint ? { ok: true, firstUse: false } : { ok: false, pinned: fp };
-    },
-    pin(node, key) {
-      pinned.set(node, key.fingerprint);
-      pins.push({ node, key });
-    },
-  };
-}
 
 async function rejection(p: Promise<unknown>): Promise<Error> {
   const err = await p.then(

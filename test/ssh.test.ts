@@ -11,30 +11,13 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { LineSplitter } from '../src/adapters/lines.ts';
 import { LocalMachine } from '../src/adapters/local/local.ts';
 import { SshHost, type SshHostOptions } from '../src/adapters/ssh/host.ts';
-import { HostError, type HostKeyInfo, type HostKeyPolicy } from '../src/ports/host.ts';
+import { HostError } from '../src/ports/host.ts';
 import { startBoard, waitUntil, type Board, type BoardOptions } from './harness/sshd.ts';
+import { memoryPolicy } from './harness/hostkeys.ts';
 
 const run = promisify(execFile);
 const T = 30_000;
 
-/** An in-memory pin store like the one the saved progress keeps. */
-function memoryPolicy(): HostKeyPolicy & { pins: Array<{ node: string; key: HostKeyInfo }>; pinned: Map<string, string> } {
-  const pinned = new Map<string, string>();
-  const pins: Array<{ node: string; key: HostKeyInfo }> = [];
-  return {
-    pins,
-    pinned,
-    check(node, key) {
-      const fp = pinned.get(node);
-      if (fp === undefined) return { ok: true, firstUse: true };
-      return fp === key.fingerprint ? { ok: true, firstUse: false } : { ok: false, pinned: fp };
-    },
-    pin(node, key) {
-      pinned.set(node, key.fingerprint);
-      pins.push({ node, key });
-    },
-  };
-}
 
 const hosts: SshHost[] = [];
 const boards: Board[] = [];

@@ -43,6 +43,19 @@ export class LabHost implements Host {
   async connect(signal?: AbortSignal): Promise<void> {
     if (this.#connected && this.board.bootingUntil === 0) return;
     await this.#delay(150, signal);
+    const key = this.#handshake();
+    if (this.board.faults.includes('wrong-password')) {
+      throw new HostError('auth', `${this.node} refused the login as ${this.user}: Permission denied (publickey,password)`, 'check the user and key in the cluster file; for a card flashed by hand log in once as alarm/alarm (practice lab: the "wrong-password" fault is on)');
+    }
+    if (this.#keyMissing()) {
+      throw new HostError('auth', `${this.node} (${this.address}) refused the SSH key for user ${this.user}`, `put your public key into ~${this.user}/.ssh/authorized_keys on ${this.node} (practice lab: the "key-not-installed" fault is on)`);
+    }
+    this.#key = key;
+    this.#connected = true;
+  }
+
+  /** What every SSH connection starts with: the board answers, and its host key passes the pinning rules. */
+  #handshake(): HostKeyInfo {
     if (this.board.faults.includes('unreachable') || Date.now() < this.board.bootingUntil) {
       throw new HostError('unreachable', `cannot reach ${this.node} at ${this.address}:22 (no answer)`, 'is the board powered on and its network cable in, and is the address right? (practice lab: the "unreachable" fault is on)');
     }
@@ -54,14 +67,7 @@ export class LabHost implements Host {
       throw new HostError('host-key-changed', message, fix);
     }
     if (verdict.firstUse) this.hostKeys.pin(this.node, key);
-    if (this.board.faults.includes('wrong-password')) {
-      throw new HostError('auth', `${this.node} refused the login as ${this.user}: Permission denied (publickey,password)`, 'check the user and key in the cluster file; for a card flashed by hand log in once as alarm/alarm (practice lab: the "wrong-password" fault is on)');
-    }
-    if (this.#keyMissing()) {
-      throw new HostError('auth', `${this.node} (${this.address}) refused the SSH key for user ${this.user}`, `put your public key into ~${this.user}/.ssh/authorized_keys on ${this.node} (practice lab: the "key-not-installed" fault is on)`);
-    }
-    this.#key = key;
-    this.#connected = true;
+    return key;
   }
 
   #keyMissing(): boolean {
@@ -72,16 +78,7 @@ export class LabHost implements Host {
   async installKeyWithPassword(o: InstallKeyOptions): Promise<void> {
     const body = publicKeyBody(o.publicKey);
     await this.#delay(300, o.signal);
-    if (this.board.faults.includes('unreachable') || Date.now() < this.board.bootingUntil) {
-      throw new HostError('unreachable', `cannot reach ${this.node} at ${this.address}:22 (no answer)`, 'is the board powered on and its network cable in? (practice lab: the "unreachable" fault is on)');
-    }
-    const key = this.board.faults.includes('changed-host-key') ? this.board.otherHostKey : this.board.hostKey;
-    const verdict = this.hostKeys.check(this.node, key);
-    if (!verdict.ok) {
-      const { message, fix } = hostKeyChangedMessage(this.node, this.address, verdict.pinned, key.fingerprint);
-      throw new HostError('host-key-changed', message, fix);
-    }
-    if (verdict.firstUse) this.hostKeys.pin(this.node, key);
+    this.#handshake();
     if (this.board.faults.includes('wrong-password')) {
       throw new HostError('auth', `${this.node} (${this.address}) refused the password of ${o.user}`, `check ${o.user}'s password (Arch Linux ARM's default is alarm) (practice lab: the "wrong-password" fault is on)`);
     }

@@ -7,6 +7,7 @@ import { render } from 'ink-testing-library';
 import stripAnsi from 'strip-ansi';
 import { WizardController, type WizardOptions } from '../../src/app/wizard.ts';
 import { App } from '../../screens/App.tsx';
+import { afterEach, beforeEach } from 'vitest';
 
 export const KEY = {
   up: '\u001B[A',
@@ -23,9 +24,29 @@ export const KEY = {
   pageUp: '\u001B[5~',
 };
 
+// What each test opened, closed again after it by useScreenTests().
+const opened: Rendered[] = [];
+const cleanups: Array<() => void> = [];
+
+/** Every screen test file: instant lab, and after each test every wizard unmounted and quit, temp dirs removed. */
+export function useScreenTests(): void {
+  beforeEach(() => {
+    process.env.BOARDKUBE_LAB_SPEED = '0';
+  });
+  afterEach(async () => {
+    for (const ui of opened.splice(0)) {
+      ui.unmount();
+      await ui.controller.quit();
+    }
+    for (const c of cleanups.splice(0)) c();
+  });
+}
+
 export function tempStateDir(): { dir: string; cleanup: () => void } {
   const dir = mkdtempSync(join(tmpdir(), 'bk-screens-'));
-  return { dir, cleanup: () => rmSync(dir, { recursive: true, force: true }) };
+  const cleanup = () => rmSync(dir, { recursive: true, force: true });
+  cleanups.push(cleanup);
+  return { dir, cleanup };
 }
 
 // Generous: the first resume imports the engine, flows and lab (transformed on the fly under vitest), and CI
@@ -65,7 +86,7 @@ export function renderWizard(opts: Partial<WizardOptions> & { stateDir: string }
   const frame = () => stripAnsi(inst.lastFrame() ?? '');
   const matches = (f: string, t: string | RegExp) => (typeof t === 'string' ? f.includes(t) : t.test(f));
   const waitForText = (text: string | RegExp, timeoutMs = WAIT_MS) => waitFor(() => (matches(frame(), text) ? frame() : undefined), `"${String(text)}" in the frame:\n${frame()}`, timeoutMs);
-  return {
+  const rendered: Rendered = {
     controller,
     frame,
     waitForText,
@@ -88,6 +109,8 @@ export function renderWizard(opts: Partial<WizardOptions> & { stateDir: string }
       inst.unmount();
     },
   };
+  opened.push(rendered);
+  return rendered;
 }
 
 /** A practice-lab cluster saved in `stateDir` the way the wizard saves one: cluster file + progress. */

@@ -1,25 +1,15 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { KEY, renderWizard, tempStateDir, waitFor, type Rendered } from './helpers.tsx';
+import { describe, expect, it } from 'vitest';
+import { KEY, type Rendered, renderWizard, tempStateDir, useScreenTests, waitFor } from './helpers.tsx';
 
-beforeAll(() => {
-  process.env.BOARDKUBE_LAB_SPEED = '0';
-});
 
 let ui: Rendered | undefined;
-let cleanup: (() => void) | undefined;
-afterEach(async () => {
-  ui?.unmount();
-  await ui?.controller.quit();
-  cleanup?.();
-  ui = undefined;
-});
+useScreenTests();
 
 async function openLabInventory(): Promise<Rendered> {
   const t = tempStateDir();
-  cleanup = t.cleanup;
   ui = renderWizard({ stateDir: t.dir });
   await ui.waitForText('Practice lab: simulated boards');
   await ui.press('l', 'Inventory: your boards');

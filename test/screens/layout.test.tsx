@@ -1,20 +1,11 @@
 // Every screen fits 80x24: no line wider than 80 columns, no more than 24 lines.
 import stringWidth from 'string-width';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { KEY, renderWizard, savedLabCluster, tempStateDir, waitFor, type Rendered } from './helpers.tsx';
+import { describe, expect, it } from 'vitest';
+import { KEY, type Rendered, renderWizard, savedLabCluster, tempStateDir, useScreenTests, waitFor } from './helpers.tsx';
 
-beforeAll(() => {
-  process.env.BOARDKUBE_LAB_SPEED = '0';
-});
 
 let ui: Rendered | undefined;
-let cleanup: (() => void) | undefined;
-afterEach(async () => {
-  ui?.unmount();
-  await ui?.controller.quit();
-  cleanup?.();
-  ui = undefined;
-});
+useScreenTests();
 
 function expectFits(frame: string, where: string, columns = 80, rows = 24): void {
   const lines = frame.split('\n');
@@ -25,7 +16,6 @@ function expectFits(frame: string, where: string, columns = 80, rows = 24): void
 describe('80x24', () => {
   it('welcome, inventory (with an error), stage, commands, summary and the questions all fit', async () => {
     const t = tempStateDir();
-    cleanup = t.cleanup;
     await savedLabCluster(t.dir, 'homelab', { run: true });
     await savedLabCluster(t.dir, 'second-cluster-with-a-long-name');
     ui = renderWizard({ stateDir: t.dir }, { columns: 80, rows: 24 });
@@ -60,7 +50,6 @@ describe('80x24', () => {
 
   it('Ctrl+C question fits', async () => {
     const t = tempStateDir();
-    cleanup = t.cleanup;
     await savedLabCluster(t.dir, 'slowlab');
     process.env.BOARDKUBE_LAB_SPEED = '30';
     ui = renderWizard({ stateDir: t.dir }, { columns: 80, rows: 24 });
@@ -75,7 +64,6 @@ describe('80x24', () => {
 
   it('a wide terminal uses the room (100x30) and a narrow one still fits (60x20)', async () => {
     const t = tempStateDir();
-    cleanup = t.cleanup;
     ui = renderWizard({ stateDir: t.dir }, { columns: 60, rows: 20 });
     expectFits(await ui.waitForText('No saved clusters yet'), 'narrow welcome', 60, 20);
     expectFits(await ui.press('l', 'Inventory'), 'narrow inventory', 60, 20);

@@ -1,21 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { StateStore } from '../../src/engine/state.ts';
 import type { StepRecord } from '../../src/engine/types.ts';
-import { KEY, renderWizard, savedLabCluster, tempStateDir, waitFor, type Rendered } from './helpers.tsx';
+import { KEY, type Rendered, renderWizard, savedLabCluster, tempStateDir, useScreenTests, waitFor } from './helpers.tsx';
 
 let ui: Rendered | undefined;
-let cleanup: (() => void) | undefined;
-beforeEach(() => {
-  process.env.BOARDKUBE_LAB_SPEED = '0';
-});
-afterEach(async () => {
-  ui?.unmount();
-  await ui?.controller.quit();
-  cleanup?.();
-  ui = undefined;
-});
+useScreenTests();
 
 function steps(dir: string, name: string): Record<string, StepRecord> {
   return (JSON.parse(readFileSync(join(dir, `${name}.json`), 'utf8')) as { steps: Record<string, StepRecord> }).steps;
@@ -24,7 +15,6 @@ function steps(dir: string, name: string): Record<string, StepRecord> {
 describe('resume and the stage screen', () => {
   it('resume: re-checks the boards already done (not re-run) and runs the cut-off one again', async () => {
     const t = tempStateDir();
-    cleanup = t.cleanup;
     await savedLabCluster(t.dir, 'gamma', { run: true });
     // As after a kill mid-step: one board's step was still running.
     const store = StateStore.open(t.dir, 'gamma', { mode: 'lab' });
@@ -44,7 +34,6 @@ describe('resume and the stage screen', () => {
 
   it('connectivity: runs the connect step, shows each board and its pinned host key; c shows the commands', async () => {
     const t = tempStateDir();
-    cleanup = t.cleanup;
     await savedLabCluster(t.dir, 'delta');
     ui = renderWizard({ stateDir: t.dir });
     await ui.pressUntil(KEY.down, (f) => f.includes('› Resume delta'));
@@ -69,7 +58,6 @@ describe('resume and the stage screen', () => {
 
   it('Ctrl+C mid-step asks first; "y" cancels the running step and leaves the progress consistent', async () => {
     const t = tempStateDir();
-    cleanup = t.cleanup;
     await savedLabCluster(t.dir, 'eps');
     process.env.BOARDKUBE_LAB_SPEED = '30';
     ui = renderWizard({ stateDir: t.dir });
@@ -96,7 +84,6 @@ describe('resume and the stage screen', () => {
 
   it('stages that are not built say "not available yet" and cannot be run', async () => {
     const t = tempStateDir();
-    cleanup = t.cleanup;
     await savedLabCluster(t.dir, 'zeta', { run: true });
     ui = renderWizard({ stateDir: t.dir });
     await ui.pressUntil(KEY.down, (f) => f.includes('› Resume zeta'));
@@ -112,7 +99,6 @@ describe('resume and the stage screen', () => {
 
   it('re-verify from the welcome screen: every done step is checked again, none re-run', async () => {
     const t = tempStateDir();
-    cleanup = t.cleanup;
     await savedLabCluster(t.dir, 'eta', { run: true });
     const before = steps(t.dir, 'eta');
     ui = renderWizard({ stateDir: t.dir });
@@ -125,7 +111,6 @@ describe('resume and the stage screen', () => {
 
   it('flash options: the stage checks the answers as they are typed; the lab card readers are listed', async () => {
     const t = tempStateDir();
-    cleanup = t.cleanup;
     await savedLabCluster(t.dir, 'theta');
     ui = renderWizard({ stateDir: t.dir });
     await ui.pressUntil(KEY.down, (f) => f.includes('› Resume theta'));
@@ -146,7 +131,6 @@ describe('resume and the stage screen', () => {
 
   it('the sudo password is typed masked and kept in memory only', async () => {
     const t = tempStateDir();
-    cleanup = t.cleanup;
     await savedLabCluster(t.dir, 'iota');
     ui = renderWizard({ stateDir: t.dir });
     await ui.pressUntil(KEY.down, (f) => f.includes('› Resume iota'));

@@ -1,25 +1,15 @@
 import { writeFileSync, existsSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { KEY, renderWizard, savedLabCluster, tempStateDir, type Rendered } from './helpers.tsx';
+import { describe, expect, it } from 'vitest';
+import { KEY, type Rendered, renderWizard, savedLabCluster, tempStateDir, useScreenTests } from './helpers.tsx';
 
-beforeAll(() => {
-  process.env.BOARDKUBE_LAB_SPEED = '0';
-});
 
 let ui: Rendered | undefined;
-let cleanup: (() => void) | undefined;
-afterEach(async () => {
-  ui?.unmount();
-  await ui?.controller.quit();
-  cleanup?.();
-  ui = undefined;
-});
+useScreenTests();
 
 describe('welcome', () => {
   it('without saved clusters: offers a new cluster and the practice lab', async () => {
     const t = tempStateDir();
-    cleanup = t.cleanup;
     ui = renderWizard({ stateDir: t.dir });
     await ui.waitForText('No saved clusters yet');
     const f = await ui.waitForText('not available yet');
@@ -35,7 +25,6 @@ describe('welcome', () => {
 
   it('with saved clusters: lists each with its progress and resumes one', async () => {
     const t = tempStateDir();
-    cleanup = t.cleanup;
     await savedLabCluster(t.dir, 'alpha', { run: true });
     await savedLabCluster(t.dir, 'beta');
     ui = renderWizard({ stateDir: t.dir });
@@ -53,7 +42,6 @@ describe('welcome', () => {
 
   it('a corrupt progress file: says so and offers a fresh start that keeps a copy', async () => {
     const t = tempStateDir();
-    cleanup = t.cleanup;
     writeFileSync(join(t.dir, 'broken.json'), '{"schemaVersion": 2, "steps": {', { mode: 0o600 });
     ui = renderWizard({ stateDir: t.dir });
     await ui.waitForText('saved progress cannot be read');
