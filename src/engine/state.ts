@@ -27,16 +27,9 @@ export interface StateData {
   lab?: Json;
 }
 
-export { defaultStateDir } from './state-dir.ts';
 
 export function stepKey(stage: StageId, step: string, node: string | null): string {
   return `${stage}/${step}@${node ?? '-'}`;
-}
-
-export function parseStepKey(key: string): { stage: StageId; step: string; node: string | null } {
-  const m = /^([^/]+)\/([^@]+)@(.*)$/.exec(key);
-  if (!m) throw new Error(`bad step key ${key}`);
-  return { stage: m[1] as StageId, step: m[2]!, node: m[3] === '-' ? null : m[3]! };
 }
 
 /**
@@ -187,10 +180,6 @@ export class StateStore {
 
   get mode(): 'real' | 'lab' {
     return this.#conf.get('mode');
-  }
-
-  setMode(mode: 'real' | 'lab'): void {
-    this.#conf.set('mode', mode);
   }
 
   step(key: string): StepRecord | undefined {

@@ -116,16 +116,6 @@ export class HostError extends Error {
   }
 }
 
-/** Runs a command and throws unless it exits 0; the message carries the last stderr lines. */
-export async function mustExec(host: Host, command: string, opts?: ExecOptions): Promise<ExecResult> {
-  const r = await host.exec(command, opts);
-  if (r.code !== 0) {
-    const tail = (r.stderr || r.stdout).trim().split('\n').slice(-5).join('\n');
-    throw new Error(`command exited ${r.code}${tail ? `: ${tail}` : ''}`);
-  }
-  return r;
-}
-
 /** The words for a refused host key, the same from the SSH adapter and the practice lab. */
 export function hostKeyChangedMessage(node: string, address: string, pinned: string, seen: string): { message: string; fix: string } {
   return {
