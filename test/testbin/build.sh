@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the real Kubernetes control-plane binaries the integration tests run against:
-# kube-apiserver, kube-controller-manager, kubeadm, kubectl (k8s.io/kubernetes) and etcd
+# kube-apiserver, kube-controller-manager, kubeadm, kubectl, kubelet, kube-scheduler, kube-proxy (k8s.io/kubernetes) and etcd
 # (go.etcd.io/etcd/server/v3), from the Go module proxy. No prebuilt release binaries can be
 # downloaded where the tests run, so we compile them once per version and cache them outside the repo.
 #
@@ -20,7 +20,7 @@ K8S_VERSION="${1:-${BOARDKUBE_K8S_VERSION:-v1.37.2}}"
 ETCD_VERSION="${BOARDKUBE_ETCD_VERSION:-v3.7.3}"
 CACHE_ROOT="${BOARDKUBE_TESTBIN_DIR:-${HOME}/.cache/boardkube/testbin}"
 OUT="${CACHE_ROOT}/k8s-${K8S_VERSION}"
-K8S_BINS=(kube-apiserver kube-controller-manager kubeadm kubectl)
+K8S_BINS=(kube-apiserver kube-controller-manager kubeadm kubectl kubelet kube-scheduler kube-proxy)
 
 log() { printf 'testbin: %s\n' "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
