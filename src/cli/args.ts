@@ -2,7 +2,7 @@
 import { parseArgs } from 'node:util';
 import { InputError } from '../engine/types.ts';
 
-export const COMMANDS = ['wizard', 'init', 'plan', 'apply', 'status', 'reset'] as const;
+export const COMMANDS = ['wizard', 'init', 'plan', 'apply', 'status', 'reset', 'runbook', 'workshop'] as const;
 export type Command = (typeof COMMANDS)[number];
 
 const OPTIONS = {
@@ -25,6 +25,10 @@ const OPTIONS = {
   'sudo-password-file': { type: 'string' },
   'password-file': { type: 'string', multiple: true },
   'forget-host-key': { type: 'string', multiple: true },
+  out: { type: 'string', short: 'o' },
+  tables: { type: 'string' },
+  keys: { type: 'string' },
+  all: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'V' },
 } as const;
@@ -51,6 +55,12 @@ export interface Parsed {
   /** Secret name -> file holding it (mode 0600): sudo, alarm, root. */
   passwordFiles: Record<string, string>;
   forgetHostKeys: string[];
+  /** runbook: the handout file (.md or .html); workshop: the room folder. */
+  out?: string;
+  tables?: number;
+  keys?: string;
+  /** status --all: every saved cluster (or every table of a room.yaml given with -f). */
+  all: boolean;
   help: boolean;
   version: boolean;
 }
@@ -70,6 +80,11 @@ export function parseCommandLine(argv: string[]): Parsed {
   if (v.parallel !== undefined) {
     parallel = Number(v.parallel);
     if (!Number.isInteger(parallel) || parallel < 1 || parallel > 64) throw new InputError('--parallel', `"${v.parallel}" is not a number from 1 to 64`, 'e.g. --parallel 5');
+  }
+  let tables: number | undefined;
+  if (v.tables !== undefined) {
+    tables = Number(v.tables);
+    if (!Number.isInteger(tables) || tables < 1) throw new InputError('--tables', `"${v.tables}" is not a whole number of tables`, 'e.g. --tables 10');
   }
   const set: Record<string, string> = {};
   for (const kv of v.set ?? []) {
@@ -107,6 +122,10 @@ export function parseCommandLine(argv: string[]): Parsed {
     sudoPasswordFile: v['sudo-password-file'],
     passwordFiles,
     forgetHostKeys: v['forget-host-key'] ?? [],
+    out: v.out,
+    tables,
+    keys: v.keys,
+    all: v.all ?? false,
     help: v.help ?? false,
     version: v.version ?? false,
   };
@@ -126,6 +145,14 @@ Usage:
                                        saved progress per stage; --verify probes the boards again
   boardkube reset -f FILE [--stage S]... [--forget-host-key NODE]...
                                        forget saved progress (boards are not touched) or a pinned host key
+
+For trainers:
+  boardkube runbook -f FILE [--stage S]... [-o handout.md|handout.html]
+                                       a handout from the plan: every command and file, step by step
+  boardkube workshop -f TEMPLATE --tables N [--out DIR] [--keys shared|per-table]
+                                       a cluster file per table from one template, and DIR/room.yaml
+  boardkube status --all [-f room.yaml] [--json]
+                                       every saved cluster (or every table of a room) in one table
 
 Stages, in order: flash, configure, packages, control-plane, workers, ttl, webhook, registry, ci, readonly
 

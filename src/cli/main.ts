@@ -24,9 +24,14 @@ export async function main(argv: string[]): Promise<number> {
       case 'apply':
         return await commands!.cmdApply(p, stateDir);
       case 'status':
+        if (p.all) return await (await import('./trainer.ts')).cmdStatusAll(p, stateDir);
         return await commands!.cmdStatus(p, stateDir);
       case 'reset':
         return await commands!.cmdReset(p, stateDir);
+      case 'runbook':
+        return await (await import('./trainer.ts')).cmdRunbook(p, stateDir);
+      case 'workshop':
+        return await (await import('./trainer.ts')).cmdWorkshop(p);
       case 'wizard': {
         const { runWizard } = await import('../../screens/run.tsx');
         return await runWizard({ clusterFile: p.file, lab: p.lab, stateDir, parallel: p.parallel, labFaults: p.labFaults });
