@@ -1,8 +1,6 @@
 // A session: one cluster file, its saved progress, the ports (real boards or practice lab), the engine and
 // the run log. The CLI and the wizard both start here, so they run the very same flows.
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { existsSync } from 'node:fs';
 import { STAGES } from '../../flows/index.ts';
 import type { ClusterSpec } from '../cluster/spec.ts';
 import { Engine } from '../engine/engine.ts';
@@ -47,9 +45,10 @@ export interface Session {
 }
 
 export function openSession(o: SessionOptions): Session {
-  // A read-only look at a cluster with no progress yet works on a throw-away copy, so it leaves nothing behind.
-  const scratch = o.readOnly && !existsSync(StateStore.fileFor(o.stateDir, o.cluster.name)) ? mkdtempSync(join(tmpdir(), 'boardkube-plan-')) : undefined;
-  const store = StateStore.open(scratch ?? o.stateDir, o.cluster.name, { mode: o.lab ? 'lab' : 'real', clusterFile: o.clusterFile });
+  // A read-only look reads the saved progress afresh and never writes it (a run may be writing it right now),
+  // and leaves nothing behind for a cluster with no progress yet.
+  const saved = existsSync(StateStore.fileFor(o.stateDir, o.cluster.name));
+  const store = StateStore.open(o.stateDir, o.cluster.name, { mode: o.lab ? 'lab' : 'real', clusterFile: o.clusterFile, readOnly: o.readOnly });
   if (store.mode !== (o.lab ? 'lab' : 'real')) {
     throw new InputError(
       '--lab',
@@ -76,7 +75,7 @@ export function openSession(o: SessionOptions): Session {
   return {
     cluster: o.cluster,
     statePath: StateStore.fileFor(o.stateDir, o.cluster.name),
-    saved: !scratch,
+    saved: saved || !o.readOnly,
     store,
     ports,
     engine,
@@ -85,7 +84,6 @@ export function openSession(o: SessionOptions): Session {
     async close() {
       await ports.close();
       log?.close();
-      if (scratch) rmSync(scratch, { recursive: true, force: true });
     },
   };
 }

@@ -29,6 +29,7 @@ const OPTIONS = {
   tables: { type: 'string' },
   keys: { type: 'string' },
   all: { type: 'boolean' },
+  wait: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'V' },
 } as const;
@@ -61,6 +62,8 @@ export interface Parsed {
   keys?: string;
   /** status --all: every saved cluster (or every table of a room.yaml given with -f). */
   all: boolean;
+  /** apply/reset: wait for another run on the cluster to end instead of refusing. */
+  wait: boolean;
   help: boolean;
   version: boolean;
 }
@@ -126,6 +129,7 @@ export function parseCommandLine(argv: string[]): Parsed {
     tables,
     keys: v.keys,
     all: v.all ?? false,
+    wait: v.wait ?? false,
     help: v.help ?? false,
     version: v.version ?? false,
   };
@@ -172,6 +176,8 @@ Options:
   --sudo-password-file F   sudo password for boards whose user is not root (file mode 0600)
   --password-file WHO=F    a password from a file (mode 0600), never from the command line: sudo, or for
                            configure's first-login (--set first-login=arch-defaults) alarm and root
+  --wait                   apply, reset: when another run works on the cluster, wait for it to end
+                           (without it the second run is refused at once, exit 2)
   --parallel N             boards worked on at once (default 5)
   --state-dir DIR          where progress and logs live (default $BOARDKUBE_STATE_DIR or ~/.config/boardkube)
   --json                   machine-readable output (plan, status)

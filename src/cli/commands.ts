@@ -4,6 +4,7 @@ import { resolve } from 'node:path';
 import { openSession, type Session } from '../app/session.ts';
 import { loadClusterFile, writeClusterFile } from '../cluster/file.ts';
 import { defaultCluster, type ClusterSpec } from '../cluster/spec.ts';
+import { lockCluster, lockHolder, describeHolder, type ClusterLock } from '../engine/lock.ts';
 import { MemorySecrets } from '../engine/secrets.ts';
 import { InputError, STAGE_IDS, type EngineEvent, type StageId } from '../engine/types.ts';
 import { DEFAULT_USER_PASSWORD_SECRET, ROOT_PASSWORD_SECRET } from '../../flows/configure/first-login.ts';
@@ -69,6 +70,21 @@ function open(p: Parsed, stateDir: string, mode: 'run' | 'look'): Session {
     log: mode === 'run',
     readOnly: mode === 'look',
     onHostKeyPinned: (node, key) => err(`${node}: host key ${key.type} ${key.fingerprint} seen for the first time, pinned`),
+  });
+}
+
+/**
+ * A run that changes anything holds the cluster's lock from before it reads the progress until it ends:
+ * a second one is refused (exit 2) naming the first, or with --wait starts when the first ends.
+ */
+async function lock(p: Parsed, stateDir: string, signal: AbortSignal): Promise<ClusterLock> {
+  const cluster = clusterFor(p);
+  return lockCluster(stateDir, cluster.name, {
+    command: ['boardkube', ...process.argv.slice(2)].join(' '),
+    file: p.file,
+    wait: p.wait,
+    signal,
+    onWait: (h) => err(`waiting for the other run on "${cluster.name}" to end: ${h ? describeHolder(h) : 'its details are not readable'} (Ctrl+C to give up)`),
   });
 }
 
@@ -156,7 +172,6 @@ async function confirmDevice(p: Parsed): Promise<void> {
 
 export async function cmdApply(p: Parsed, stateDir: string): Promise<number> {
   await confirmDevice(p);
-  const s = open(p, stateDir, 'run');
   const controller = new AbortController();
   let interrupted = false;
   const onSigint = () => {
@@ -167,7 +182,11 @@ export async function cmdApply(p: Parsed, stateDir: string): Promise<number> {
   };
   process.on('SIGINT', onSigint);
   process.on('SIGTERM', onSigint);
+  let held: ClusterLock | undefined;
+  let s: Session | undefined;
   try {
+    held = await lock(p, stateDir, controller.signal);
+    s = open(p, stateDir, 'run');
     const stages = s.engine.select({ only: p.stages, skip: p.skip });
     s.engine.prepare(stages);
     if (stages.length === 0) {
@@ -186,7 +205,8 @@ export async function cmdApply(p: Parsed, stateDir: string): Promise<number> {
   } finally {
     process.off('SIGINT', onSigint);
     process.off('SIGTERM', onSigint);
-    await s.close();
+    await s?.close();
+    held?.release();
   }
 }
 
@@ -196,9 +216,12 @@ export async function cmdStatus(p: Parsed, stateDir: string): Promise<number> {
     const records = s.store.steps();
     const checks = p.verify ? await s.engine.recheck(s.engine.stages.filter((st) => !st.unavailable).map((st) => st.id)) : [];
     const rows = s.engine.stages.map((st) => ({ stage: st.id, title: st.title, status: s.engine.stageStatus(st.id), unavailable: st.unavailable ?? null }));
-    if (p.json) out(JSON.stringify({ cluster: s.cluster.name, mode: s.store.mode, stateFile: s.statePath, saved: s.saved, stages: rows, steps: records, ...(p.verify ? { verified: checks } : {}) }, null, 2));
+    // A run that holds the cluster right now: its steps marked running are running, not left over.
+    const running = lockHolder(stateDir, s.cluster.name) ?? null;
+    if (p.json) out(JSON.stringify({ cluster: s.cluster.name, mode: s.store.mode, stateFile: s.statePath, saved: s.saved, runningNow: running, stages: rows, steps: records, ...(p.verify ? { verified: checks } : {}) }, null, 2));
     else {
       out(`${s.cluster.name} (${s.store.mode === 'lab' ? 'practice lab' : 'real boards'}), ${s.saved ? `progress in ${s.statePath}` : `no saved progress yet (it will be kept in ${s.statePath})`}`);
+      if (running) out(`  running now: ${describeHolder(running)}`);
       for (const r of rows) out(`  ${r.stage.padEnd(14)} ${r.status === 'unavailable' ? 'not available yet' : r.status}`);
       for (const [key, rec] of Object.entries(records)) if (rec.status === 'failed') out(`  failed: ${rec.error ?? key}`);
       for (const c of checks) out(`  ${c.ok ? 'still done' : 'NO LONGER DONE'}: ${c.stage}/${c.step}${c.node ? ` on ${c.node}` : ''}${c.error ? ` (${c.error})` : ''}`);
@@ -210,6 +233,7 @@ export async function cmdStatus(p: Parsed, stateDir: string): Promise<number> {
 }
 
 export async function cmdReset(p: Parsed, stateDir: string): Promise<number> {
+  const held = await lock(p, stateDir, new AbortController().signal);
   const s = open(p, stateDir, 'run');
   try {
     for (const node of p.forgetHostKeys) {
@@ -226,6 +250,7 @@ export async function cmdReset(p: Parsed, stateDir: string): Promise<number> {
     return EXIT.ok;
   } finally {
     await s.close();
+    held.release();
   }
 }
 

@@ -89,13 +89,43 @@ export interface StateSummary {
   running: number;
 }
 
+/** What the store reads and writes through: conf (atomic rename writes), or a read-only look at the file. */
+interface Backing {
+  readonly store: StateData;
+  get<K extends keyof StateData>(key: K): StateData[K];
+  set(values: Partial<StateData>): void;
+}
+
+/**
+ * plan and status look while a run may be writing: they read the whole file afresh each time (a rename makes
+ * every read see one complete version) and never write it. What they would change stays in memory.
+ */
+class ReadOnlyState implements Backing {
+  readonly #overlay: Partial<StateData> = {};
+
+  constructor(readonly path: string, readonly defaults: StateData) {}
+
+  get store(): StateData {
+    const file = existsSync(this.path) ? migrate(JSON.parse(readFileSync(this.path, 'utf8')) as Record<string, unknown>) : undefined;
+    return { ...this.defaults, ...file, ...this.#overlay };
+  }
+
+  get<K extends keyof StateData>(key: K): StateData[K] {
+    return this.store[key];
+  }
+
+  set(values: Partial<StateData>): void {
+    Object.assign(this.#overlay, values);
+  }
+}
+
 export class StateStore {
-  readonly #conf: Conf<StateData>;
+  readonly #conf: Backing;
   readonly path: string;
 
-  private constructor(conf: Conf<StateData>) {
+  private constructor(conf: Backing, path: string) {
     this.#conf = conf;
-    this.path = conf.path;
+    this.path = path;
   }
 
   static fileFor(stateDir: string, cluster: string): string {
@@ -103,9 +133,18 @@ export class StateStore {
   }
 
   /** Opens (or creates) the progress of one cluster. Throws CorruptStateError rather than wiping anything. */
-  static open(stateDir: string, cluster: string, init: { mode: 'real' | 'lab'; clusterFile?: string }): StateStore {
+  static open(stateDir: string, cluster: string, init: { mode: 'real' | 'lab'; clusterFile?: string; readOnly?: boolean }): StateStore {
     const path = StateStore.fileFor(stateDir, cluster);
     const now = new Date().toISOString();
+    if (init.readOnly) {
+      const look = new ReadOnlyState(path, { schemaVersion: SCHEMA_VERSION, cluster, mode: init.mode, clusterFile: init.clusterFile, createdAt: now, updatedAt: now, hostKeys: {}, steps: {} });
+      try {
+        void look.store;
+      } catch (e) {
+        throw new CorruptStateError(path, e instanceof CorruptStateError ? e.reason : (e as Error).message);
+      }
+      return new StateStore(look, path);
+    }
     let conf: Conf<StateData>;
     try {
       conf = new Conf<StateData>({
@@ -124,13 +163,13 @@ export class StateStore {
       if (e instanceof CorruptStateError) throw new CorruptStateError(path, e.reason);
       throw new CorruptStateError(path, (e as Error).message);
     }
-    const store = new StateStore(conf);
+    const store = new StateStore(conf, conf.path);
     if (fileSchemaVersion(path) !== SCHEMA_VERSION) {
       // Write once so a fresh or migrated file is on disk in the current schema, mode 0600.
-      store.#conf.set('schemaVersion', SCHEMA_VERSION);
+      store.#conf.set({ schemaVersion: SCHEMA_VERSION });
       store.touch();
     }
-    if (init.clusterFile && store.#conf.get('clusterFile') !== init.clusterFile) store.#conf.set('clusterFile', init.clusterFile);
+    if (init.clusterFile && store.#conf.get('clusterFile') !== init.clusterFile) store.#conf.set({ clusterFile: init.clusterFile });
     return store;
   }
 
@@ -236,6 +275,6 @@ export class StateStore {
   }
 
   touch(): void {
-    this.#conf.set('updatedAt', new Date().toISOString());
+    this.#conf.set({ updatedAt: new Date().toISOString() });
   }
 }
