@@ -59,7 +59,7 @@ function overviewOf(summary: StateSummary, stateDir: string): ClusterOverview {
   const { spec, problem } = readSpec(summary.clusterFile);
   if (problem) row.problem = problem;
   if (spec) {
-    const store = StateStore.open(stateDir, summary.cluster, { mode: summary.mode });
+    const store = StateStore.open(stateDir, summary.cluster, { mode: summary.mode, readOnly: true });
     const engine = new Engine({ cluster: spec, stages: STAGES, store, ports: NO_PORTS, secrets: new MemorySecrets() });
     for (const st of STAGES) row.stages[st.id] = engine.stageStatus(st.id);
   }
