@@ -33,9 +33,9 @@ export const FEATURE_GATES: Record<string, FeatureGateLife> = {
 };
 
 export const RELEASES: readonly KubernetesRelease[] = [
-  { minor: '1.35', patch: '1.35.4', crio: '1.35', kubeadmApi: 'kubeadm.k8s.io/v1beta4', requiresCgroupV2: true, flannel: 'v0.28.0', releasedOn: '2025-12-17' },
-  { minor: '1.36', patch: '1.36.3', crio: '1.36', kubeadmApi: 'kubeadm.k8s.io/v1beta4', requiresCgroupV2: true, flannel: 'v0.28.0', releasedOn: '2026-04-22' },
-  { minor: '1.37', patch: '1.37.2', crio: '1.37', kubeadmApi: 'kubeadm.k8s.io/v1beta4', requiresCgroupV2: true, flannel: 'v0.28.0', releasedOn: '2026-08-26' },
+  { minor: '1.35', patch: '1.35.4', crio: '1.35', kubeadmApi: 'kubeadm.k8s.io/v1beta4', requiresCgroupV2: true, flannel: 'v0.28.10', releasedOn: '2025-12-17' },
+  { minor: '1.36', patch: '1.36.3', crio: '1.36', kubeadmApi: 'kubeadm.k8s.io/v1beta4', requiresCgroupV2: true, flannel: 'v0.28.10', releasedOn: '2026-04-22' },
+  { minor: '1.37', patch: '1.37.2', crio: '1.37', kubeadmApi: 'kubeadm.k8s.io/v1beta4', requiresCgroupV2: true, flannel: 'v0.28.10', releasedOn: '2026-08-26' },
 ];
 
 export const DEFAULT_RELEASE: KubernetesRelease = RELEASES[RELEASES.length - 1]!;
