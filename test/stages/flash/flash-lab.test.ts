@@ -3,12 +3,12 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { eligibleDevices } from '../flows/flash/index.ts';
-import { odroidN2 } from '../src/boards/odroid-n2.ts';
-import type { Ports } from '../src/engine/types.ts';
-import { LabCards } from '../src/lab/cards.ts';
-import type { Local } from '../src/ports/local.ts';
-import { runFlash, testCluster } from './harness/flash-session.ts';
+import { eligibleDevices } from '../../../flows/flash/index.ts';
+import { odroidN2 } from '../../../src/boards/odroid-n2.ts';
+import type { Ports } from '../../../src/engine/types.ts';
+import { LabCards } from '../../../src/lab/cards.ts';
+import type { Local } from '../../../src/ports/local.ts';
+import { runFlash, testCluster } from '../../harness/flash-session.ts';
 
 const labLocal: Local = {
   tool: async (name) => ({ name, path: `/usr/bin/${name}` }),

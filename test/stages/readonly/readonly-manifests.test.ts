@@ -5,11 +5,11 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { parse, parseAllDocuments } from 'yaml';
 import { afterAll, describe, expect, it } from 'vitest';
-import { InputError } from '../src/engine/types.ts';
-import { buildKubeconfig, TOKEN_PLACEHOLDER, tokenOf } from '../flows/readonly/kubeconfig.ts';
-import { bindingName, CORE_READ_RESOURCES, readonlyManifests, READ_GROUPS, toYaml } from '../flows/readonly/manifests.ts';
-import { KUBECONFIG_MARK, parseDuration, parseReadonlyOptions, type ReadonlyOptions } from '../flows/readonly/options.ts';
-import { formatProofTable, proofChecks } from '../flows/readonly/proof.ts';
+import { InputError } from '../../../src/engine/types.ts';
+import { buildKubeconfig, TOKEN_PLACEHOLDER, tokenOf } from '../../../flows/readonly/kubeconfig.ts';
+import { bindingName, CORE_READ_RESOURCES, readonlyManifests, READ_GROUPS, toYaml } from '../../../flows/readonly/manifests.ts';
+import { KUBECONFIG_MARK, parseDuration, parseReadonlyOptions, type ReadonlyOptions } from '../../../flows/readonly/options.ts';
+import { formatProofTable, proofChecks } from '../../../flows/readonly/proof.ts';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bk-ro-unit-'));
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));

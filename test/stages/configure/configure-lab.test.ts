@@ -5,14 +5,14 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import '../src/lab/index.ts';
-import { openSession } from '../src/app/session.ts';
-import { defaultCluster } from '../src/cluster/spec.ts';
-import { StateStore } from '../src/engine/state.ts';
-import type { EngineEvent, Json } from '../src/engine/types.ts';
-import type { LabBoardData } from '../src/lab/board.ts';
-import { LAB_MAINLINE_KERNEL } from '../src/lab/index.ts';
-import { hostsBlock, K8S_SYSCTL, MODULES_LOAD_CONF, SYSCTL_CONF } from '../flows/configure/scripts.ts';
+import '../../../src/lab/index.ts';
+import { openSession } from '../../../src/app/session.ts';
+import { defaultCluster } from '../../../src/cluster/spec.ts';
+import { StateStore } from '../../../src/engine/state.ts';
+import type { EngineEvent, Json } from '../../../src/engine/types.ts';
+import type { LabBoardData } from '../../../src/lab/board.ts';
+import { LAB_MAINLINE_KERNEL } from '../../../src/lab/index.ts';
+import { hostsBlock, K8S_SYSCTL, MODULES_LOAD_CONF, SYSCTL_CONF } from '../../../flows/configure/scripts.ts';
 
 process.env.BOARDKUBE_LAB_SPEED = '0';
 

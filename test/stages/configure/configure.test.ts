@@ -1,7 +1,7 @@
 // The configure stage's scripts: every one passes shellcheck (as sh and as bash), the plan the CLI prints passes
 // it too, and the portable steps run for real against OpenSSH servers (test/harness/sshd.ts) through the ssh2
 // adapter, writing into a temp root instead of this machine's /etc. What needs pacman, systemd or a real kernel
-// change runs in the practice lab (test/configure-lab.test.ts).
+// change runs in the practice lab (test/stages/configure/configure-lab.test.ts).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
@@ -9,24 +9,24 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { stringify } from 'yaml';
-import { checkIdentity } from '../flows/configure/identity.ts';
-import { kernelPlan, readKernel, rebootAndWait } from '../flows/configure/kernel.ts';
-import { checkKernelSettings } from '../flows/configure/kernel-settings.ts';
-import { machineIdUnique, readMachineId, reconcileMachineId, type MachineIdBoard } from '../flows/configure/machine-id.ts';
-import { checkResources } from '../flows/configure/resources.ts';
-import * as S from '../flows/configure/scripts.ts';
-import { checkSwap } from '../flows/configure/swap.ts';
-import { measureSkew } from '../flows/configure/time.ts';
-import { SshHost } from '../src/adapters/ssh/host.ts';
-import { openSession } from '../src/app/session.ts';
-import { BOARDS } from '../src/boards/index.ts';
-import { odroidN2 } from '../src/boards/odroid-n2.ts';
-import { defaultCluster, type ClusterSpec } from '../src/cluster/spec.ts';
-import type { Action, StepContext } from '../src/engine/types.ts';
-import type { ExecOptions, ExecResult, Host, HostKeyPolicy } from '../src/ports/host.ts';
-import { startBoard, type Board } from './harness/sshd.ts';
+import { checkIdentity } from '../../../flows/configure/identity.ts';
+import { kernelPlan, readKernel, rebootAndWait } from '../../../flows/configure/kernel.ts';
+import { checkKernelSettings } from '../../../flows/configure/kernel-settings.ts';
+import { machineIdUnique, readMachineId, reconcileMachineId, type MachineIdBoard } from '../../../flows/configure/machine-id.ts';
+import { checkResources } from '../../../flows/configure/resources.ts';
+import * as S from '../../../flows/configure/scripts.ts';
+import { checkSwap } from '../../../flows/configure/swap.ts';
+import { measureSkew } from '../../../flows/configure/time.ts';
+import { SshHost } from '../../../src/adapters/ssh/host.ts';
+import { openSession } from '../../../src/app/session.ts';
+import { BOARDS } from '../../../src/boards/index.ts';
+import { odroidN2 } from '../../../src/boards/odroid-n2.ts';
+import { defaultCluster, type ClusterSpec } from '../../../src/cluster/spec.ts';
+import type { Action, StepContext } from '../../../src/engine/types.ts';
+import type { ExecOptions, ExecResult, Host, HostKeyPolicy } from '../../../src/ports/host.ts';
+import { startBoard, type Board } from '../../harness/sshd.ts';
 
-const root = path.resolve(import.meta.dirname, '..');
+const root = path.resolve(import.meta.dirname, '../../..');
 
 function shellcheck(script: string, shell: 'sh' | 'bash'): string {
   const r = spawnSync('shellcheck', ['-s', shell, '-'], { input: script, encoding: 'utf8' });
