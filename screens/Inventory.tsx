@@ -10,6 +10,7 @@ import type { Problem } from '../src/cluster/validate.ts';
 import { useController, useUi, useWizard } from './context.ts';
 import { T } from './components/T.tsx';
 import { fit, pad, tone } from './theme.ts';
+import { wrapLines } from './text.ts';
 
 type Row =
   | { kind: 'section'; label: string; field?: string }
@@ -39,8 +40,32 @@ export function inventoryRows(s: WizardSnapshot): Row[] {
   rows.push({ kind: 'section', label: `Boards (${s.draft.nodes.length})`, field: 'nodes' });
   s.draft.nodes.forEach((_, index) => rows.push({ kind: 'node', index }));
   rows.push({ kind: 'action', id: 'add-node', label: '+ add a board' });
-  rows.push({ kind: 'action', id: 'continue', label: 'Continue: save the cluster file, go to the stages' });
+  rows.push({ kind: 'action', id: 'continue', label: continueLabel(s) });
   return rows;
+}
+
+function baseName(path: string): string {
+  return path.slice(path.lastIndexOf('/') + 1);
+}
+
+function continueLabel(s: WizardSnapshot): string {
+  const f = s.inventoryFile;
+  if (f?.exists) return `Continue: save ${baseName(f.path)} (old one kept as .bak), go to the stages`;
+  return `Continue: save ${f ? baseName(f.path) : 'the cluster file'}, go to the stages`;
+}
+
+/** The lines above the fields: which file this is and that it stays untouched until saved, and its problems
+ * that have no row of their own (a misspelt field, apiVersion ...), each with its line. */
+export function fileLines(s: WizardSnapshot, width: number): Array<{ text: string; tone: 'bad' | 'muted' }> {
+  const f = s.inventoryFile;
+  if (!f?.exists || s.draftIsOpenCluster) return [];
+  const out: Array<{ text: string; tone: 'bad' | 'muted' }> = [];
+  for (const l of wrapLines(`${f.path} is left as it is until you save; the old version is then kept as ${baseName(f.path)}.bak.`, width, 2)) out.push({ text: l, tone: 'muted' });
+  for (const p of f.outside) {
+    const where = p.line ? `line ${p.line}: ` : '';
+    for (const l of wrapLines(`✗ ${where}${p.field}: ${p.message} (fix: ${p.fix})`, width, 3)) out.push({ text: l, tone: 'bad' });
+  }
+  return out;
 }
 
 function isFocusable(r: Row): boolean {
@@ -63,13 +88,25 @@ function problemsOf(s: WizardSnapshot, r: Row): Problem[] {
   return [];
 }
 
+/** The first row (and node column) with a problem, once the user asked to continue or opened a file with problems. */
+function firstProblemFocus(s: WizardSnapshot): { row: number; col: number } | undefined {
+  if (!s.submitted) return undefined;
+  const rows = inventoryRows(s);
+  const row = rows.findIndex((r) => isFocusable(r) && problemsOf(s, r).length > 0);
+  if (row < 0) return undefined;
+  const r = rows[row]!;
+  const col = r.kind === 'node' ? Math.max(0, NODE_COLS.findIndex((k) => s.problemsByField[`nodes.${r.index}.${k}`])) : 0;
+  return { row, col };
+}
+
 export function Inventory() {
   const c = useController();
   const s = useWizard();
   const { colors, layout } = useUi();
   const rows = inventoryRows(s);
-  // Focus lives in a ref so that keys arriving faster than the redraws all land on the right field.
-  const focusRef = useRef({ row: 1, col: 0 });
+  // Focus lives in a ref so that keys arriving faster than the redraws all land on the right field. A file
+  // opened with problems starts on the first one.
+  const focusRef = useRef(firstProblemFocus(s) ?? { row: 1, col: 0 });
   const [, redraw] = useState(0);
   const setFocus = (row: number, col = focusRef.current.col) => {
     focusRef.current = { row, col };
@@ -118,12 +155,8 @@ export function Inventory() {
         void c.submitInventory().then((ok) => {
           if (ok) return;
           // Jump to the first field with a problem.
-          const after = c.getSnapshot();
-          const r2 = inventoryRows(after);
-          const bad = r2.findIndex((r) => isFocusable(r) && problemsOf(after, r).length > 0);
-          const br = r2[bad];
-          const badCol = br?.kind === 'node' ? Math.max(0, NODE_COLS.findIndex((k) => after.problemsByField[`nodes.${br.index}.${k}`])) : 0;
-          if (bad >= 0) setFocus(bad, badCol);
+          const bad = firstProblemFocus(c.getSnapshot());
+          if (bad) setFocus(bad.row, bad.col);
         });
         return;
       }
@@ -213,7 +246,7 @@ export function Inventory() {
             {cell('name', 15)}
             {cell('role', 16)}
             {cell('address', 17)}
-            {!focused && probs.length > 0 ? <Text {...tone('bad', colors)}>✗</Text> : null}
+            {!focused && probs.length > 0 ? <Text {...tone('bad', colors)}>{fit(`✗ ${probs[0]!.message}`, Math.max(1, w - 50))}</Text> : null}
           </Text>
         ),
       });
@@ -235,7 +268,7 @@ export function Inventory() {
           row: i,
           el: (
             <Box key={`p${i}-${k}`} flexDirection="column" paddingLeft={4} width={w}>
-              <T tone="bad" wrap>{`✗ ${p.field}: ${p.message}`}</T>
+              <T tone="bad" wrap>{`✗ ${p.field}: ${p.message}${s.inventoryFile?.lines[p.field] ? ` (line ${s.inventoryFile.lines[p.field]} of ${baseName(s.inventoryFile.path)})` : ''}`}</T>
               <T tone="muted" wrap>{`fix: ${p.fix}`}</T>
             </Box>
           ),
@@ -248,7 +281,13 @@ export function Inventory() {
   });
 
   const count = s.problems.length;
-  const headerRows = 2;
+  const above = fileLines(s, w);
+  const status = wrapLines(
+    s.error ? `✗ ${s.error.message}${s.error.fix ? ` (fix: ${s.error.fix})` : ''}` : count ? `✗ ${count} problem${count > 1 ? 's' : ''} to fix before you continue` : '✓ looks right: Continue saves the cluster file',
+    w,
+    4,
+  );
+  const headerRows = 1 + status.length + above.length;
   const height = Math.max(3, layout.body - headerRows);
   // Focused problems wrap onto several lines: count them generously when scrolling.
   const weight = (l: { el: ReactElement }) => (l.el.type === Box ? 4 : 1);
@@ -280,9 +319,16 @@ export function Inventory() {
   return (
     <Box flexDirection="column" width={w} height={layout.body} overflow="hidden">
       <T bold tone="accent">{'Inventory: your boards and how they are wired'}</T>
-      <T tone={count ? 'bad' : 'ok'}>
-        {s.error ? `✗ ${s.error.message}` : count ? `✗ ${count} problem${count > 1 ? 's' : ''} to fix before you continue` : '✓ looks right: Continue saves the cluster file'}
-      </T>
+      {status.map((l, i) => (
+        <T key={`st${i}`} tone={s.error || count ? 'bad' : 'ok'}>
+          {l}
+        </T>
+      ))}
+      {above.map((l, i) => (
+        <T key={`fl${i}`} tone={l.tone}>
+          {l.text}
+        </T>
+      ))}
       {visible}
     </Box>
   );

@@ -57,8 +57,13 @@ function detail(item: WelcomeItem, s: WizardSnapshot): string {
   switch (item.kind) {
     case 'saved':
       return item.entry.error ? 'Enter: tell me more and offer a fresh start (a copy is kept)' : 'Enter: continue where it stopped · v: re-verify what is done';
-    case 'file':
-      return `${item.path}${s.fileArg?.error ? ` ${s.fileArg.error}` : ''}`;
+    case 'file': {
+      const f = s.fileArg;
+      if (f?.reading) return `${item.path}: reading it…`;
+      if (f?.error) return `${item.path} ${f.error}`;
+      if (f?.problems) return `${item.path}: ${f.problems} problem${f.problems > 1 ? 's' : ''}. Enter opens it on the inventory with each problem at its field; the file stays as it is until you save.`;
+      return `${item.path}: Enter opens its stages`;
+    }
     case 'new-real':
       return 'Your boards, your network: the inventory comes next.';
     case 'new-lab':

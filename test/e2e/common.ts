@@ -1,6 +1,8 @@
 // Shared by the end-to-end tests: how to start boardkube as a user does, and a tmux driver (a real terminal).
 import { execFileSync, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { StepRecord } from '../../src/engine/types.ts';
@@ -9,22 +11,35 @@ export const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
 let cached: string[] | undefined;
 
+/** The newest modification time of the code that goes into the bundle. */
+function newestSourceMs(): number {
+  let newest = 0;
+  const walk = (dir: string) => {
+    for (const e of readdirSync(dir, { withFileTypes: true })) {
+      const p = join(dir, e.name);
+      if (e.isDirectory()) walk(p);
+      else newest = Math.max(newest, statSync(p).mtimeMs);
+    }
+  };
+  for (const d of ['src', 'screens', 'flows']) walk(join(ROOT, d));
+  return Math.max(newest, statSync(join(ROOT, 'package-lock.json')).mtimeMs);
+}
+
 /**
- * The command that starts boardkube: the built bundle (bin/boardkube.js, `npm run build`) when it exists and
- * starts, else the sources through tsx (the same code, slower to start).
+ * The command that starts boardkube as a user does: the built bundle, bin/boardkube.js. It is built first when
+ * missing or older than the sources (one build at a time); a bundle that does not start fails the test, never
+ * falls back to the sources (bundling bugs live only in the bundle).
  */
 export function boardkubeCommand(): string[] {
   if (cached) return cached;
   const bin = join(ROOT, 'bin', 'boardkube.js');
-  if (!existsSync(bin)) {
-    try {
-      execFileSync('npm', ['run', 'build'], { cwd: ROOT, stdio: 'ignore', timeout: 120_000 });
-    } catch {
-      /* fall back to the sources below */
-    }
+  if (!existsSync(bin) || statSync(bin).mtimeMs < newestSourceMs()) {
+    const lock = join(tmpdir(), `boardkube-build-${createHash('sha256').update(ROOT).digest('hex').slice(0, 12)}.lock`);
+    execFileSync('flock', [lock, 'npm', 'run', 'build'], { cwd: ROOT, stdio: 'pipe', timeout: 180_000 });
   }
-  if (existsSync(bin) && spawnSync(process.execPath, [bin, '--version'], { timeout: 20_000 }).status === 0) cached = [process.execPath, bin];
-  else cached = [process.execPath, '--import', 'tsx', join(ROOT, 'src', 'cli', 'bin.ts')];
+  const r = spawnSync(process.execPath, [bin, '--version'], { timeout: 20_000, encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(`the built bin/boardkube.js does not start (exit ${r.status}): ${r.stderr}`);
+  cached = [process.execPath, bin];
   return cached;
 }
 
@@ -65,9 +80,9 @@ export class Tmux {
     return execFileSync('tmux', ['-L', this.socket, '-f', '/dev/null', ...args], { encoding: 'utf8' });
   }
 
-  /** Starts `argv` (with `env`) in a detached session of the given size; the pane stays when it exits. */
-  start(argv: string[], env: Record<string, string>, size = { columns: 100, rows: 30 }): void {
-    this.tmux('new-session', '-d', '-s', 'bk', '-x', String(size.columns), '-y', String(size.rows), this.#command(argv, env));
+  /** Starts `argv` (with `env`, in `cwd`) in a detached session of the given size; the pane stays when it exits. */
+  start(argv: string[], env: Record<string, string>, size = { columns: 100, rows: 30 }, cwd = process.cwd()): void {
+    this.tmux('new-session', '-d', '-s', 'bk', '-c', cwd, '-x', String(size.columns), '-y', String(size.rows), this.#command(argv, env));
     this.tmux('set-option', '-t', 'bk', 'remain-on-exit', 'on');
   }
 

@@ -12,7 +12,7 @@ import type { Session } from '../session.ts';
 import type { ClusterSpec } from '../../cluster/spec.ts';
 import type { Stage, StageId } from '../../engine/types.ts';
 import { STAGE_IDS } from '../../engine/types.ts';
-import { readFileArg } from './clusterfile.ts';
+import { fileSummary, readCluster, readFileArg } from './clusterfile.ts';
 import { showStepCommands } from './commands.ts';
 import { fieldChoices, isChoiceField, readField } from './draft.ts';
 import { splitFix } from './errors.ts';
@@ -145,22 +145,29 @@ export class WizardController {
     await this.openFile(file, { lab: entry?.mode ? entry.mode === 'lab' : this.opts.lab, reverify: how.reverify, autoRun: true });
   }
 
-  /** Opens a cluster file: straight to its stages when it is valid, else to the inventory with the problems. */
+  /**
+   * Opens a cluster file, read as the CLI reads it: straight to its stages when it is valid; else the
+   * inventory with the file's own values and every problem at its field (the file is not touched until the
+   * user saves). A file that cannot be read at all stays on the welcome screen with the reason and its line.
+   */
   async openFile(file: string, o: { lab: boolean; reverify?: boolean; autoRun?: boolean }): Promise<void> {
-    const { loadClusterFile } = await import('../../cluster/file.ts');
-    const { InvalidClusterError } = await this.#inventory.validator();
-    let spec: ClusterSpec;
-    try {
-      spec = loadClusterFile(file, { checkKeyFile: true });
-    } catch (e) {
-      if (e instanceof InvalidClusterError) {
-        await this.#inventory.loadFile(file, o.lab);
-        this.#set({ screen: 'inventory', submitted: true, error: { message: `${file} has problems: correct them below` } });
-        return;
-      }
-      throw e;
+    const read = await readCluster(file);
+    if (read.path === this.opts.clusterFile) this.#set({ fileArg: fileSummary(read) });
+    if (!read.exists) {
+      await this.startNew(o.lab);
+      return;
     }
-    if (!(await this.#open(spec, file, o.lab))) return;
+    if (read.unreadable) {
+      this.#set({ screen: 'welcome', error: { message: `${read.path} ${read.unreadable.message}`, fix: `${read.unreadable.fix}, then open it again; the wizard writes nothing over it` } });
+      return;
+    }
+    const spec: ClusterSpec | undefined = read.spec;
+    if (!spec) {
+      await this.#inventory.loadRead(read, o.lab);
+      this.#set({ screen: 'inventory', submitted: true, error: undefined });
+      return;
+    }
+    if (!(await this.#open(spec, read.path, o.lab))) return;
     if (o.reverify) void this.reverify();
     else if (o.autoRun && this.#snap.run.state === 'idle') {
       const st = this.#snap.stages.find((s) => s.id === this.#snap.currentStage);
@@ -239,7 +246,10 @@ export class WizardController {
     const written = await this.#inventory.submit();
     if (!written) return false;
     const ok = await this.#open(written.spec, written.file, this.#snap.mode === 'lab');
-    if (ok) await this.refreshSaved();
+    if (ok) {
+      if (written.backup) this.#set({ notice: `Saved ${written.file}; its previous version is kept as ${written.backup}.` });
+      await this.refreshSaved();
+    }
     return ok;
   }
 

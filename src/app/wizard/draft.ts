@@ -4,7 +4,7 @@ import type { ClusterSpec } from '../../cluster/spec.ts';
 import { BOARDS } from '../../boards/index.ts';
 import { RELEASES } from '../../catalog/versions.ts';
 import type { Draft, DraftField } from './store.ts';
-import { DRAFT_FIELDS } from './store.ts';
+import { DRAFT_FIELDS, emptyDraft } from './store.ts';
 
 export function draftFromSpec(spec: ClusterSpec): Draft {
   return {
@@ -18,6 +18,7 @@ export function draftFromSpec(spec: ClusterSpec): Draft {
     serviceSubnet: spec.network.serviceSubnet,
     sshUser: spec.ssh.user,
     keyPath: spec.ssh.keyPath,
+    sshPort: spec.ssh.port === 22 ? '' : String(spec.ssh.port),
     timezone: spec.timezone,
     nodes: spec.nodes.map((n) => ({ ...n })),
   };
@@ -41,20 +42,25 @@ export function draftToRaw(d: Draft): Record<string, unknown> {
       podSubnet: d.podSubnet,
       serviceSubnet: d.serviceSubnet,
     },
-    ssh: { user: d.sshUser, keyPath: d.keyPath, port: 22 },
-    timezone: d.timezone,
+    // A port that is not a number goes to the validator as written, which names it.
+    ssh: { user: d.sshUser, keyPath: d.keyPath, ...(d.sshPort === '' ? {} : { port: /^\d+$/.test(d.sshPort) ? Number(d.sshPort) : d.sshPort }) },
+    ...(d.timezone === '' ? {} : { timezone: d.timezone }),
     nodes: d.nodes.map((n) => ({ name: n.name, role: n.role, address: n.address })),
   };
 }
 
+type Obj = Record<string, unknown>;
+const asObj = (v: unknown): Obj => (typeof v === 'object' && v !== null && !Array.isArray(v) ? (v as Obj) : {});
+
 /**
- * A draft from a raw cluster-file object that may not be valid: what it holds is taken as typed (so the
- * inventory can show its problems), and `base` fills in what it lacks.
+ * A draft from a raw cluster-file object that may not be valid: every value as the file has it (so the
+ * inventory shows the user's own values with their problems); a field the file lacks is empty.
  */
-export function draftFromRaw(raw: Record<string, unknown>, base: Draft): Draft {
-  const net = (raw.network ?? {}) as Record<string, unknown>;
-  const ssh = (raw.ssh ?? {}) as Record<string, unknown>;
-  const s = (v: unknown, d: string) => (typeof v === 'string' ? v : typeof v === 'number' ? String(v) : d);
+export function draftFromRaw(rawValue: unknown, base: Draft = emptyDraft()): Draft {
+  const raw = asObj(rawValue);
+  const net = asObj(raw.network);
+  const ssh = asObj(raw.ssh);
+  const s = (v: unknown, d: string) => (typeof v === 'string' ? v : typeof v === 'number' || typeof v === 'boolean' ? String(v) : d);
   return {
     name: s(raw.name, base.name),
     board: s(raw.board, base.board),
@@ -66,11 +72,12 @@ export function draftFromRaw(raw: Record<string, unknown>, base: Draft): Draft {
     serviceSubnet: s(net.serviceSubnet, base.serviceSubnet),
     sshUser: s(ssh.user, base.sshUser),
     keyPath: s(ssh.keyPath, base.keyPath),
+    sshPort: s(ssh.port, base.sshPort),
     timezone: s(raw.timezone, base.timezone),
     nodes: Array.isArray(raw.nodes)
       ? raw.nodes.map((n) => {
-          const o = (n ?? {}) as Record<string, unknown>;
-          return { name: s(o.name, ''), role: o.role === 'control-plane' ? 'control-plane' : 'worker', address: s(o.address, '') } as Draft['nodes'][number];
+          const o = asObj(n);
+          return { name: s(o.name, ''), role: s(o.role, ''), address: s(o.address, '') };
         })
       : base.nodes,
   };
@@ -98,6 +105,12 @@ export function fieldOfProblem(field: string): string {
   const m = /^nodes\[(\d+)\](?:\.(name|role|address))?$/.exec(field);
   if (m) return `nodes.${m[1]}.${m[2] ?? 'name'}`;
   return field;
+}
+
+/** Whether the inventory has a row for a problem's field (else the problem is listed apart, as the file's). */
+export function hasInventoryRow(field: string): boolean {
+  const f = fieldOfProblem(field);
+  return (DRAFT_FIELDS as readonly string[]).includes(f) || f === 'nodes' || /^nodes\.\d+\.(name|role|address)$/.test(f);
 }
 
 /** `base`, or `base-2`, `base-3` ... whichever is not taken yet. */
@@ -137,8 +150,7 @@ export function withField(draft: Draft, field: DraftField, value: string): Draft
   if (n) {
     const node = d.nodes[n.index];
     if (!node) return undefined;
-    if (n.column === 'role') node.role = value === 'control-plane' ? 'control-plane' : 'worker';
-    else node[n.column] = value;
+    node[n.column] = value;
   } else d[field as (typeof DRAFT_FIELDS)[number]] = value;
   return d;
 }

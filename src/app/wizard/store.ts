@@ -1,6 +1,7 @@
 // The snapshot the screens render, and the store they read it from (useSyncExternalStore). Every part of the
 // controller writes its slice of the snapshot through SnapshotStore.set; the screens only read it.
-import type { ClusterSpec, NodeRole } from '../../cluster/spec.ts';
+import type { FileProblem } from '../../cluster/file.ts';
+import type { ClusterSpec } from '../../cluster/spec.ts';
 import type { Problem } from '../../cluster/validate.ts';
 import type { Action, Check, Progress, StageId, StageOption, StageStatus } from '../../engine/types.ts';
 import type { PinnedKey } from '../../engine/state.ts';
@@ -32,8 +33,22 @@ export interface Draft {
   serviceSubnet: string;
   sshUser: string;
   keyPath: string;
+  /** As written in the file ('' when it names none: port 22). */
+  sshPort: string;
   timezone: string;
-  nodes: Array<{ name: string; role: NodeRole; address: string }>;
+  /** A role as written (the file may hold one that is not valid: it stays on screen with its problem). */
+  nodes: Array<{ name: string; role: string; address: string }>;
+}
+
+/** The cluster file the inventory writes to, and what the wizard found in it when it read it. */
+export interface InventoryFile {
+  path: string;
+  /** The file was there when the inventory opened (saving keeps its previous version as PATH.bak). */
+  exists: boolean;
+  /** The line of each field in the file as read ("nodes[1].address" → 14). */
+  lines: Record<string, number>;
+  /** Problems of the file at fields the inventory has no row for (apiVersion, a misspelt field ...). */
+  outside: FileProblem[];
 }
 
 /** Inventory fields, in screen order. Node fields are "nodes.I.name" / "nodes.I.role" / "nodes.I.address". */
@@ -123,7 +138,7 @@ export interface WizardSnapshot {
   /** null while the saved clusters are being looked up. */
   saved: SavedCluster[] | null;
   /** The cluster file given with -f, if any, and what was found in it. */
-  fileArg?: { path: string; name?: string; error?: string };
+  fileArg?: { path: string; name?: string; error?: string; problems?: number; reading?: boolean };
   notice?: string;
   error?: { message: string; fix?: string };
   dialog?: Dialog;
@@ -134,6 +149,8 @@ export interface WizardSnapshot {
   logPath?: string;
   /** Inventory being edited. */
   draft: Draft;
+  /** Where the inventory saves, and what was found in that file. */
+  inventoryFile?: InventoryFile;
   /** Whether the draft edits the open cluster (false: a new one). */
   draftIsOpenCluster: boolean;
   problems: Problem[];
@@ -164,16 +181,20 @@ export interface WizardSnapshot {
   exiting?: { code: number };
 }
 
+/** A draft with nothing in it: what a file that lacks a field shows for it (never a default). */
+export function emptyDraft(): Draft {
+  return { name: '', board: '', kubernetesVersion: '', lan: '', gateway: '', dns: '', podSubnet: '', serviceSubnet: '', sshUser: '', keyPath: '', sshPort: '', timezone: '', nodes: [] };
+}
+
 /** The first frame's snapshot: the welcome screen, with nothing looked up yet. */
 export function initialSnapshot(o: { lab: boolean; stateDir: string; clusterFile?: string }, stages: StageView[]): WizardSnapshot {
-  const empty: Draft = { name: '', board: '', kubernetesVersion: '', lan: '', gateway: '', dns: '', podSubnet: '', serviceSubnet: '', sshUser: '', keyPath: '', timezone: 'UTC', nodes: [] };
   return {
     screen: 'welcome',
     mode: o.lab ? 'lab' : 'real',
     stateDir: o.stateDir,
     saved: null,
-    fileArg: o.clusterFile ? { path: o.clusterFile } : undefined,
-    draft: empty,
+    fileArg: o.clusterFile ? { path: o.clusterFile, reading: true } : undefined,
+    draft: emptyDraft(),
     draftIsOpenCluster: false,
     problems: [],
     problemsByField: {},
