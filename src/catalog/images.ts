@@ -22,3 +22,6 @@ export function flannelImages(release: Pick<KubernetesRelease, 'flannel'>): Flan
     cniPlugin: `ghcr.io/flannel-io/flannel-cni-plugin:${plugin}`,
   };
 }
+
+/** The registry stage's image: distribution v3 ("registry:3", 3.1.2 in 2026, multi-arch incl. arm64; DOMAIN.md). */
+export const REGISTRY_IMAGE = 'docker.io/library/registry:3';

@@ -1,0 +1,48 @@
+// Trust in the registry's CA on a board, for the runtime the cluster file names and for the board's own tools.
+// CRI-O reads /etc/containers/certs.d/HOST:PORT/ca.crt on every pull; containerd reads
+// /etc/containerd/certs.d/HOST:PORT/hosts.toml through its config_path (DOMAIN.md). HOST:PORT must be exactly
+// what image references name, or the runtime does not look there.
+import type { PlannedAction } from '../../src/engine/types.ts';
+
+export type Runtime = 'cri-o' | 'containerd';
+
+/** Arch Linux ARM's system trust: anchors plus update-ca-trust (p11-kit), so curl and friends trust it too. */
+export const SYSTEM_TRUST = { anchorDir: '/etc/ca-certificates/trust-source/anchors', update: 'update-ca-trust' } as const;
+export const CONTAINERD_CERTS_DIR = '/etc/containerd/certs.d';
+export const CRIO_CERTS_DIR = '/etc/containers/certs.d';
+
+/** Where the runtime looks for the CA of HOST:PORT. */
+export function runtimeCaPath(runtime: Runtime, hostPort: string): string {
+  return runtime === 'cri-o' ? `${CRIO_CERTS_DIR}/${hostPort}/ca.crt` : `${CONTAINERD_CERTS_DIR}/${hostPort}/ca.crt`;
+}
+
+export function containerdHostsToml(hostPort: string): string {
+  return [`server = "https://${hostPort}"`, '', `[host."https://${hostPort}"]`, '  capabilities = ["pull", "resolve", "push"]', `  ca = "${runtimeCaPath('containerd', hostPort)}"`, ''].join('\n');
+}
+
+export function anchorPath(cluster: string): string {
+  return `${SYSTEM_TRUST.anchorDir}/boardkube-${cluster}-ca.crt`;
+}
+
+/** The files and the one command that make a board trust the cluster CA for the registry at HOST:PORT. */
+export function trustActions(runtime: Runtime, hostPort: string, caPem: string, cluster: string): PlannedAction[] {
+  const actions: PlannedAction[] = [
+    { type: 'file', description: `the cluster CA where ${runtime} looks for ${hostPort}`, path: runtimeCaPath(runtime, hostPort), content: caPem, mode: 0o644, sudo: true },
+  ];
+  if (runtime === 'containerd') {
+    actions.push({ type: 'file', description: `containerd's host configuration for ${hostPort}`, path: `${CONTAINERD_CERTS_DIR}/${hostPort}/hosts.toml`, content: containerdHostsToml(hostPort), mode: 0o644, sudo: true });
+  }
+  actions.push(
+    { type: 'file', description: "the cluster CA in the board's system trust", path: anchorPath(cluster), content: caPem, mode: 0o644, sudo: true },
+    { type: 'command', description: 'rebuild the system trust store', content: `${SYSTEM_TRUST.update}\n`, sudo: true },
+  );
+  return actions;
+}
+
+/**
+ * A probe run on the board: the registry answers /v2/ over TLS checked with the very CA file the runtime reads.
+ * 401 is the expected answer without credentials: the TLS handshake and the registry are what is proven.
+ */
+export function tlsProbeScript(runtime: Runtime, hostPort: string): string {
+  return `curl -sS --max-time 10 --cacert '${runtimeCaPath(runtime, hostPort)}' -o /dev/null -w '%{http_code}\\n' 'https://${hostPort}/v2/'\n`;
+}
