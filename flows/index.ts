@@ -1,9 +1,11 @@
 // The journey, in order. A new stage: a folder under flows/ exporting a Stage, then one line here.
 import type { Stage } from '../src/engine/types.ts';
 import { configureStage } from './configure/index.ts';
+import { controlPlaneStage } from './control-plane/index.ts';
 import { flashStage } from './flash/index.ts';
 import { readonlyStage } from './readonly/index.ts';
-import { ciStage, controlPlaneStage, packagesStage, registryStage, ttlStage, webhookStage, workersStage } from './unavailable/index.ts';
+import { workersStage } from './workers/index.ts';
+import { ciStage, packagesStage, registryStage, ttlStage, webhookStage } from './unavailable/index.ts';
 
 export const STAGES: readonly Stage[] = [
   flashStage,

@@ -7,8 +7,6 @@ function notYet(id: StageId, title: string, summary: string, requires: StageId[]
 }
 
 export const packagesStage = notYet('packages', 'Kubernetes packages', 'kubeadm, kubelet, kubectl and CRI-O at one pinned version on every board.', ['configure']);
-export const controlPlaneStage = notYet('control-plane', 'Control plane', '`kubeadm init` on the master with CRI-O, the pod network, and the admin kubeconfig.', ['packages']);
-export const workersStage = notYet('workers', 'Workers', '`kubeadm join` on every worker, in parallel, until all are Ready.', ['control-plane']);
 export const ttlStage = notYet('ttl', 'TTL after finished', 'Finished Jobs disappear on their own (no feature gate since 1.25).', ['control-plane']);
 export const webhookStage = notYet('webhook', 'Job TTL webhook', 'A mutating webhook that gives every Job a TTL.', ['ttl']);
 export const registryStage = notYet('registry', 'Registry', 'A registry signed by the cluster CA and trusted by every node.', ['workers']);

@@ -53,16 +53,19 @@ function cachedHosts(make: (node: ClusterSpec['nodes'][number]) => Host) {
   };
 }
 
-/** This computer as the practice lab sees it: every tool present, nothing run for real. */
-const labLocal: Local = {
-  async tool(name) {
-    return { name, path: `/usr/bin/${name}`, version: 'practice lab' };
-  },
-  async run(file) {
-    return { code: 127, stdout: '', stderr: `practice lab: ${file} is not run on this computer` };
-  },
-  isRoot: () => true,
-};
+/** This computer as the practice lab sees it: every tool present, nothing run for real, a kubeconfig of its own. */
+function labLocal(stateDir: string, cluster: string): Local {
+  return {
+    async tool(name) {
+      return { name, path: `/usr/bin/${name}`, version: 'practice lab' };
+    },
+    async run(file) {
+      return { code: 127, stdout: '', stderr: `practice lab: ${file} is not run on this computer` };
+    },
+    isRoot: () => true,
+    kubeconfigPath: () => join(stateDir, `${cluster}.lab-kubeconfig`),
+  };
+}
 
 function labPorts(o: PortsOptions): Ports {
   const board = findBoard(o.cluster.board)!;
@@ -81,7 +84,7 @@ function labPorts(o: PortsOptions): Ports {
   return {
     mode: 'lab',
     host: (node) => hosts.get(node),
-    local: labLocal,
+    local: labLocal(o.stateDir, o.cluster.name),
     disks: cards,
     async cluster() {
       return labCluster ??= openLabCluster(world, o.cluster);

@@ -136,7 +136,7 @@ export async function cmdInit(p: Parsed): Promise<number> {
 export async function cmdPlan(p: Parsed, stateDir: string): Promise<number> {
   const s = open(p, stateDir, 'look');
   try {
-    const runnable = p.stages.length ? { stages: s.engine.select({ only: p.stages, skip: p.skip }), left: [] } : s.engine.plannable();
+    const runnable = p.stages.length ? { stages: s.engine.select({ only: p.stages, skip: p.skip, ignoreRequires: true }), left: [] } : s.engine.plannable();
     const stages = runnable.stages.filter((id) => !p.skip.includes(id));
     const actions = await s.engine.plan(stages);
     if (p.json) out(JSON.stringify(actions, null, 2));

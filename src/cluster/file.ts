@@ -99,7 +99,7 @@ export function readClusterFile(path: string, opts?: ValidateOptions): ClusterFi
   }
   const raw = doc.toJS() as unknown;
   const lines = fieldLines(doc, counter);
-  const { spec, problems } = validateCluster(raw, opts);
+  const { spec, problems } = validateCluster(raw, { baseDir: dirname(full), ...opts });
   const withLines = problems.map((p) => {
     const line = lineOfField(p.field, lines);
     return line === undefined ? p : { ...p, line };

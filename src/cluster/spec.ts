@@ -1,5 +1,6 @@
 // The cluster file (cluster.yaml): what a trainer prepares and what the inventory screen writes.
 import { DEFAULT_BOARD } from '../boards/index.ts';
+import type { ContainerRuntime } from '../catalog/runtimes.ts';
 import { DEFAULT_KUBERNETES_VERSION } from '../catalog/versions.ts';
 
 export const API_VERSION = 'boardkube.dev/v1alpha1';
@@ -11,6 +12,32 @@ export interface NodeSpec {
   name: string;
   role: NodeRole;
   address: string;
+  /** kubeadm escape hatches for this board only (added to the cluster-wide ones). */
+  kubeadm?: KubeadmOverrides;
+}
+
+/** kubeadm's own escape hatches, for a board or for all (cluster file: kubernetes.kubeadm, nodes[i].kubeadm). */
+export interface KubeadmOverrides {
+  /** Preflight checks kubeadm may fail without stopping (kubeadm --ignore-preflight-errors). */
+  ignorePreflightErrors?: string[];
+  /** A folder on this computer with kubeadm patches (kubeadm --patches), absolute once validated. */
+  patches?: string;
+}
+
+export type PodNetworkBackend = 'vxlan' | 'host-gw';
+export type ProxyMode = 'iptables' | 'nftables';
+
+/** How kubeadm builds the cluster (cluster file: kubernetes.*). Every field has a default. */
+export interface KubernetesSettings {
+  /** Container runtime on every board. Default cri-o. */
+  runtime?: ContainerRuntime;
+  /** DNS name or address (optionally :port) the API server is reached at; default: the master's address. */
+  controlPlaneEndpoint?: string;
+  /** Flannel backend: vxlan works everywhere, host-gw is faster on one flat LAN. Default vxlan. */
+  podNetwork?: PodNetworkBackend;
+  /** kube-proxy mode. Default iptables. */
+  proxyMode?: ProxyMode;
+  kubeadm?: KubeadmOverrides;
 }
 
 export interface ClusterSpec {
@@ -35,6 +62,7 @@ export interface ClusterSpec {
   };
   timezone: string;
   nodes: NodeSpec[];
+  kubernetes?: KubernetesSettings;
 }
 
 export function controlPlaneNode(spec: ClusterSpec): NodeSpec {

@@ -6,6 +6,7 @@ import { findRelease, supportedVersionsText } from '../catalog/versions.ts';
 import { cidrContains, cidrsOverlap, parseCidr, parseIPv4, isHostname } from './net.ts';
 import { API_VERSION, KIND, type ClusterSpec, type NodeSpec } from './spec.ts';
 import { expandHome } from '../util/paths.ts';
+import { validateKubeadmOverrides, validateKubernetes } from './validate-kubernetes.ts';
 
 export interface Problem {
   field: string;
@@ -28,6 +29,8 @@ export function formatProblems(problems: Problem[], file?: string): string {
 export interface ValidateOptions {
   /** Check that the SSH key file exists and is readable (off while a person is still typing). */
   checkKeyFile?: boolean;
+  /** Folder of the cluster file, for relative paths in it (kubeadm patch folders). */
+  baseDir?: string;
 }
 
 type Obj = Record<string, unknown>;
@@ -142,11 +145,14 @@ export function validateCluster(raw: unknown, opts: ValidateOptions = {}): { spe
         if (gw !== null && ip === gw) add(`${f}.address`, `${address} is the gateway's address`, 'give the board an address of its own');
         if (pod.c && cidrContains(pod.c, ip)) add(`${f}.address`, `${address} lies in the pod subnet ${pod.text}`, 'move the board or the pod subnet');
       }
-      nodes.push({ name: nodeName, role: role as NodeSpec['role'], address });
+      const kubeadm = validateKubeadmOverrides(n.kubeadm, `${f}.kubeadm`, add, { baseDir: opts.baseDir, checkFiles: opts.checkKeyFile });
+      nodes.push({ name: nodeName, role: role as NodeSpec['role'], address, ...(kubeadm ? { kubeadm } : {}) });
     });
     const cps = nodes.filter((n) => n.role === 'control-plane').length;
     if (cps !== 1) add('nodes', `needs exactly one control-plane node, found ${cps}`, 'set role: control-plane on one board (the master) and role: worker on the rest');
   }
+
+  const kubernetes = validateKubernetes(raw.kubernetes, add, { baseDir: opts.baseDir, checkFiles: opts.checkKeyFile });
 
   if (problems.length > 0) return { problems };
   const spec: ClusterSpec = {
@@ -159,6 +165,7 @@ export function validateCluster(raw: unknown, opts: ValidateOptions = {}): { spe
     ssh: { user, keyPath, port },
     timezone,
     nodes,
+    ...(kubernetes ? { kubernetes } : {}),
   };
   return { spec, problems };
 }

@@ -42,6 +42,8 @@ export interface EngineOptions {
 export interface Selection {
   only?: readonly string[];
   skip?: readonly string[];
+  /** plan: show a named stage's actions even while the stages it needs are not done (nothing runs). */
+  ignoreRequires?: boolean;
 }
 
 /** 'refused': a step turned down the user's input (a device that must not be touched, ...) before changing anything. */
@@ -103,7 +105,7 @@ export class Engine {
     }
     const ids = chosen.map((s) => s.id);
     const assumed = new Set(this.#o.assumeDone ?? []);
-    for (const s of chosen) {
+    for (const s of sel.ignoreRequires ? [] : chosen) {
       for (const req of s.requires) {
         if (ids.indexOf(req) > -1 && ids.indexOf(req) < ids.indexOf(s.id)) continue;
         if (assumed.has(req) || this.stageStatus(req) === 'done') continue;

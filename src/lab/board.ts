@@ -12,6 +12,12 @@ export const LAB_FAULTS = {
   'clock-skew': 'the board\'s clock is 3 hours behind',
   'duplicate-machine-id': 'the board has the same machine-id as another board',
   'key-not-installed': 'the card was flashed by hand: the board refuses your key until it is installed with a first login as alarm',
+  'swap-on': 'swap is on again (a zram device came back): kubeadm\'s preflight refuses the board',
+  'port-in-use': 'something listens on port 6443 (an API server of an earlier attempt): kubeadm\'s preflight refuses the board',
+  'cgroup-v1': 'the board boots with cgroup v1, which the kubelet refuses from 1.35',
+  'cgroup-driver-mismatch': 'the container runtime uses cgroupfs while the kubelet uses systemd: the kubelet never becomes healthy',
+  'expired-token': 'the master\'s clock is a day ahead: every join token has expired by the time a worker uses it',
+  'api-unreachable': 'the board cannot reach the master\'s port 6443 (a firewall in between)',
 } as const;
 export type LabFault = keyof typeof LAB_FAULTS;
 
@@ -58,6 +64,18 @@ export function newLabBoard(node: string, address: string, board: { arch: string
     },
     bootingUntil: 0,
   };
+}
+
+/**
+ * Files a board holds that only root may read (mode 0600: a join configuration with its token, ...). The lab keeps
+ * them in memory for the session only, never in the saved progress, which must never hold a secret.
+ */
+const privateFiles = new WeakMap<LabBoardData, Map<string, string>>();
+
+export function labPrivateFiles(b: LabBoardData): Map<string, string> {
+  let files = privateFiles.get(b);
+  if (!files) privateFiles.set(b, (files = new Map()));
+  return files;
 }
 
 export function isFaultName(name: string): name is LabFault {

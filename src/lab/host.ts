@@ -1,7 +1,7 @@
 // A practice-lab board behind the Host port: same errors, same host-key rules, simulated commands.
 import { readFile, writeFile } from 'node:fs/promises';
 import { hostKeyChangedMessage, HostError, publicKeyBody, type ExecOptions, type ExecResult, type Host, type HostKeyInfo, type HostKeyPolicy, type InstallKeyOptions } from '../ports/host.ts';
-import type { LabBoardData } from './board.ts';
+import { labPrivateFiles, type LabBoardData } from './board.ts';
 import { sleep } from '../util/sleep.ts';
 
 const cancelled = () => new HostError('aborted', 'cancelled');
@@ -109,13 +109,20 @@ export class LabHost implements Host {
   async writeFile(remotePath: string, content: string | Buffer, opts: { mode?: number; signal?: AbortSignal } = {}): Promise<void> {
     await this.connect(opts.signal);
     await this.#delay(40, opts.signal);
-    this.board.files[remotePath] = content.toString();
+    if (opts.mode !== undefined && (opts.mode & 0o077) === 0) {
+      // Only root may read it, so it may hold a secret: kept in memory, never saved with the progress.
+      labPrivateFiles(this.board).set(remotePath, content.toString());
+      delete this.board.files[remotePath];
+    } else {
+      labPrivateFiles(this.board).delete(remotePath);
+      this.board.files[remotePath] = content.toString();
+    }
     this.world.persist();
   }
 
   async readFile(remotePath: string, opts: { signal?: AbortSignal } = {}): Promise<Buffer> {
     await this.connect(opts.signal);
-    const content = this.board.files[remotePath];
+    const content = this.board.files[remotePath] ?? labPrivateFiles(this.board).get(remotePath);
     if (content === undefined) throw new Error(`${this.node}: ${remotePath}: No such file`);
     return Buffer.from(content);
   }

@@ -2,6 +2,7 @@
 // wired up, so that each stage's scripts have answers.
 import './commands.ts';
 import './commands/configure.ts';
+import './commands/kubeadm.ts';
 
 export { simulate, registerLabCommands } from './commands.ts';
 export { LAB_MAINLINE_KERNEL } from './commands/configure.ts';

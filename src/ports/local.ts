@@ -14,4 +14,15 @@ export interface Local {
   run(file: string, args: string[], opts?: ExecOptions): Promise<ExecResult>;
   /** Whether this process runs as root. */
   isRoot(): boolean;
+  /**
+   * The kubeconfig file the user's kubectl reads (the first of $KUBECONFIG, else ~/.kube/config), where the
+   * control-plane stage adds the cluster's context. The practice lab keeps one of its own beside its progress.
+   */
+  kubeconfigPath?(): string;
+}
+
+/** kubectl's own rule: the first file of $KUBECONFIG, else ~/.kube/config. */
+export function userKubeconfigPath(env: NodeJS.ProcessEnv = process.env, home = env.HOME ?? ''): string {
+  const first = (env.KUBECONFIG ?? '').split(':').find((p) => p.trim() !== '');
+  return first ?? `${home}/.kube/config`;
 }

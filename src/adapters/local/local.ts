@@ -6,7 +6,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { execa } from 'execa';
 import { HostError, type ExecOptions, type ExecResult } from '../../ports/host.ts';
-import type { Local, ToolInfo } from '../../ports/local.ts';
+import { userKubeconfigPath, type Local, type ToolInfo } from '../../ports/local.ts';
 import { LineSplitter } from '../lines.ts';
 
 export interface LocalMachineOptions {
@@ -27,6 +27,10 @@ export class LocalMachine implements Local {
 
   isRoot(): boolean {
     return process.getuid?.() === 0;
+  }
+
+  kubeconfigPath(): string {
+    return userKubeconfigPath(process.env, os.homedir());
   }
 
   async tool(name: string, opts: { version?: boolean } = {}): Promise<ToolInfo> {

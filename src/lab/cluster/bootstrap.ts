@@ -34,6 +34,8 @@ export function bootstrap(state: LabState, nodes: LabNode[]): void {
       for (const c of ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler']) {
         sys({ apiVersion: 'v1', kind: 'Pod', metadata: { name: `${c}-${n.name}`, namespace: 'kube-system', labels: { component: c, tier: 'control-plane' } }, spec: { nodeName: n.name }, status: { phase: 'Running' } });
       }
+      // kubeadm's CoreDNS addon, running (the control-plane stage waits for it).
+      sys({ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'coredns', namespace: 'kube-system', labels: { 'k8s-app': 'kube-dns' } }, spec: { replicas: 2 }, status: { replicas: 2, readyReplicas: 2, availableReplicas: 2 } });
     }
   }
 }
