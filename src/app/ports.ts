@@ -103,7 +103,11 @@ function openLabCluster(world: LabWorld, cluster: ClusterSpec): ClusterPort {
   const lab = saved
     ? LabCluster.restore(saved)
     : LabCluster.create({ server: `https://${master?.address ?? '192.168.1.40'}:6443`, clusterName: cluster.name, nodes: cluster.nodes.map((n) => ({ name: n.name, role: n.role })) });
-  world.attach('cluster', () => lab.snapshot());
+  // Boards that kubeadm joined (the lab's kubeadm simulator marks them) register their Node, as a kubelet does.
+  const registerJoined = () => {
+    for (const b of world.boards()) if (b.facts.kubeadm === 'master' || b.facts.kubeadm === 'worker') lab.registerNode({ name: b.node, role: b.facts.kubeadm === 'master' ? 'control-plane' : 'worker' });
+  };
+  world.attach('cluster', () => (registerJoined(), lab.snapshot()));
   world.persist();
   return lab;
 }

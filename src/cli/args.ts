@@ -30,6 +30,7 @@ const OPTIONS = {
   keys: { type: 'string' },
   all: { type: 'boolean' },
   wait: { type: 'boolean' },
+  boards: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'V' },
 } as const;
@@ -64,6 +65,8 @@ export interface Parsed {
   all: boolean;
   /** apply/reset: wait for another run on the cluster to end instead of refusing. */
   wait: boolean;
+  /** reset: reset the boards themselves (kubeadm reset and what it leaves behind). */
+  boards: boolean;
   help: boolean;
   version: boolean;
 }
@@ -130,6 +133,7 @@ export function parseCommandLine(argv: string[]): Parsed {
     keys: v.keys,
     all: v.all ?? false,
     wait: v.wait ?? false,
+    boards: v.boards ?? false,
     help: v.help ?? false,
     version: v.version ?? false,
   };
@@ -149,6 +153,10 @@ Usage:
                                        saved progress per stage; --verify probes the boards again
   boardkube reset -f FILE [--stage S]... [--forget-host-key NODE]...
                                        forget saved progress (boards are not touched) or a pinned host key
+  boardkube reset -f FILE --boards [--node N]... [--yes]
+                                       reset the boards to "packages done": kubeadm reset and what it leaves
+                                       behind (CNI files, links, KUBE-/FLANNEL chains, /etc/kubernetes), the
+                                       context removed from your kubeconfig; shows the plan and asks first
 
 For trainers:
   boardkube runbook -f FILE [--stage S]... [-o handout.md|handout.html]
@@ -169,7 +177,8 @@ Options:
                            cards:card-pulled-out, cards:checksum-mismatch; NODE:none clears
                            (faults are saved with the lab's progress until cleared)
   --kubeconfig PATH        an existing cluster for the add-on stages (ttl ... readonly)
-  --node NAME              flash: the node whose card is in the reader (repeatable)
+  --node NAME              flash: the node whose card is in the reader; reset --boards: only this board
+                           (repeatable)
   --device DEV             flash: the card's device, e.g. /dev/sdb (you confirm it by name, or --yes)
   --image PATH|URL         flash: an Arch Linux ARM tarball you already have (checked against its .md5)
   --set NAME=VALUE         a stage option, e.g. --set account=readonly --set scope=view

@@ -232,10 +232,36 @@ export async function cmdStatus(p: Parsed, stateDir: string): Promise<number> {
   }
 }
 
+/** reset --boards: the plan, a yes, then every named board back to "packages done". */
+async function resetBoards(p: Parsed, s: Session, stateDir: string): Promise<number> {
+  const { boardResetPlan, resetTargets, runBoardReset } = await import('../../flows/reset/index.ts');
+  const nodes = resetTargets(s.cluster, p.nodes);
+  const c = { cluster: s.cluster, ports: s.ports, store: s.store, stateDir };
+  const actions = boardResetPlan(c, nodes);
+  if (p.json) out(JSON.stringify(actions, null, 2));
+  else for (const a of actions) out(`${a.node ?? 'this computer'}: ${a.description}${a.content ? `\n${a.content.replace(/\n$/, '').split('\n').map((l) => `    | ${l}`).join('\n')}` : ''}`);
+  if (!p.yes) {
+    if (!process.stdin.isTTY) throw new InputError('--yes', 'resetting boards removes their cluster and needs a confirmation', 'add --yes to reset without asking');
+    if (!(await confirm(`Reset ${nodes.map((n) => n.name).join(', ')} on ${s.ports.mode === 'lab' ? 'the practice lab' : 'real boards'}?`))) return EXIT.interrupted;
+  }
+  const controller = new AbortController();
+  const onSigint = () => controller.abort();
+  process.on('SIGINT', onSigint);
+  try {
+    const r = await runBoardReset(c, nodes, { signal: controller.signal, parallel: p.parallel, log: (node, line) => out(`[reset] ${node ?? 'this computer'}| ${line}`) });
+    for (const f of r.failed) err(`${f.node}: reset failed: ${f.error}`);
+    out(r.failed.length ? `reset failed on ${r.failed.map((f) => f.node).join(', ')}` : `reset ${nodes.map((n) => n.name).join(', ')}: back to "packages done"`);
+    return r.failed.length ? EXIT.failed : EXIT.ok;
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
+}
+
 export async function cmdReset(p: Parsed, stateDir: string): Promise<number> {
   const held = await lock(p, stateDir, new AbortController().signal);
   const s = open(p, stateDir, 'run');
   try {
+    if (p.boards) return await resetBoards(p, s, stateDir);
     for (const node of p.forgetHostKeys) {
       if (!s.cluster.nodes.some((n) => n.name === node)) throw new InputError('--forget-host-key', `no node "${node}" in the cluster file`, `use one of: ${s.cluster.nodes.map((n) => n.name).join(', ')}`);
       out(s.store.forgetHostKey(node) ? `${node}: pinned host key forgotten; the next connection pins the key it sees` : `${node}: no host key was pinned`);

@@ -249,6 +249,15 @@ export class StateStore {
     return n;
   }
 
+  /** Forgets one step's record (a board reset of one worker); false when there was none. */
+  forgetStep(key: string): boolean {
+    const steps = { ...this.#conf.get('steps') };
+    if (!(key in steps)) return false;
+    delete steps[key];
+    this.#conf.set({ steps, updatedAt: new Date().toISOString() });
+    return true;
+  }
+
   hostKey(node: string): PinnedKey | undefined {
     return this.#conf.get('hostKeys')[node];
   }

@@ -3,12 +3,24 @@
 import type { KubeObject } from '../../ports/cluster.ts';
 import { CLUSTER_ADMIN_RULES, VIEW_RULES } from './builtin-roles.ts';
 import { resolveKind } from './kinds.ts';
-import { RBAC, type LabState } from './state.ts';
+import { keyOf, RBAC, type LabState } from './state.ts';
 import { insertObject } from './store.ts';
 
 export interface LabNode {
   name: string;
   role: 'control-plane' | 'worker';
+}
+
+/** The Node object a kubelet registers when its board joins (Ready); nothing when it is there already. */
+export function registerNode(state: LabState, n: LabNode): void {
+  const info = resolveKind(state, 'v1', 'Node');
+  if (state.objects.has(keyOf('v1', 'Node', undefined, n.name))) return;
+  insertObject(state, info, {
+    apiVersion: 'v1',
+    kind: 'Node',
+    metadata: { name: n.name, labels: { 'kubernetes.io/arch': 'arm64', 'kubernetes.io/hostname': n.name, ...(n.role === 'control-plane' ? { 'node-role.kubernetes.io/control-plane': '' } : {}) } },
+    status: { conditions: [{ type: 'Ready', status: 'True' }] },
+  }, 'bootstrap');
 }
 
 export function bootstrap(state: LabState, nodes: LabNode[]): void {
@@ -24,12 +36,7 @@ export function bootstrap(state: LabState, nodes: LabNode[]): void {
     subjects: [{ apiGroup: 'rbac.authorization.k8s.io', kind: 'Group', name: 'kubeadm:cluster-admins' }],
   });
   for (const n of nodes) {
-    sys({
-      apiVersion: 'v1',
-      kind: 'Node',
-      metadata: { name: n.name, labels: { 'kubernetes.io/arch': 'arm64', 'kubernetes.io/hostname': n.name, ...(n.role === 'control-plane' ? { 'node-role.kubernetes.io/control-plane': '' } : {}) } },
-      status: { conditions: [{ type: 'Ready', status: 'True' }] },
-    });
+    registerNode(state, n);
     if (n.role === 'control-plane') {
       for (const c of ['etcd', 'kube-apiserver', 'kube-controller-manager', 'kube-scheduler']) {
         sys({ apiVersion: 'v1', kind: 'Pod', metadata: { name: `${c}-${n.name}`, namespace: 'kube-system', labels: { component: c, tier: 'control-plane' } }, spec: { nodeName: n.name }, status: { phase: 'Running' } });

@@ -32,7 +32,7 @@ import {
   type KubeObject,
   type TokenOptions,
 } from '../../ports/cluster.ts';
-import { bootstrap, type LabNode } from './bootstrap.ts';
+import { bootstrap, registerNode, type LabNode } from './bootstrap.ts';
 import { adminKubeconfigText, tokenFromKubeconfig } from './kubeconfig.ts';
 import { resolveKind, type KindInfo } from './kinds.ts';
 import { parseSelector } from './label-selector.ts';
@@ -96,6 +96,11 @@ export class LabCluster implements ClusterPort {
   /** The same lab seen through a token (as a kubeconfig with that token would see it). */
   withToken(token: string): LabCluster {
     return new LabCluster(this.state, { tokenHash: sha256(token) });
+  }
+
+  /** A board of the lab joined the cluster: its Node appears, Ready (as its kubelet would register it). */
+  registerNode(node: LabNode): void {
+    registerNode(this.state, node);
   }
 
   /** Practice "server down": every call fails as unreachable until set back. */

@@ -12,6 +12,7 @@ import { defaultCluster } from '../../../src/cluster/spec.ts';
 import { MemorySecrets } from '../../../src/engine/secrets.ts';
 import type { EngineEvent, StageId } from '../../../src/engine/types.ts';
 import { JOIN_TOKEN_SECRET } from '../../../flows/workers/token.ts';
+import { boardResetPlan, runBoardReset } from '../../../flows/reset/index.ts';
 
 process.env.BOARDKUBE_LAB_SPEED = '0';
 
@@ -65,6 +66,26 @@ describe('control-plane and workers in the practice lab', () => {
     const again = await run(dir, ['control-plane', 'workers']);
     expect(again.outcome).toBe('done');
     expect(ends(again.events).every((e) => e.status === 'verified')).toBe(true);
+
+    // Board reset: plan first, then every board back to "packages done", the context gone; then apply again.
+    const s = openSession({ cluster, stateDir: dir, lab: true, log: false });
+    try {
+      const plan = boardResetPlan({ cluster, ports: s.ports, store: s.store, stateDir: dir }, cluster.nodes);
+      expect(plan.filter((a) => a.type === 'command').map((a) => a.node)).toEqual(cluster.nodes.map((n) => n.name));
+      const lines: string[] = [];
+      const r = await runBoardReset({ cluster, ports: s.ports, store: s.store, stateDir: dir }, cluster.nodes, { signal: new AbortController().signal, log: (_n, l) => lines.push(l) });
+      expect(r.failed).toEqual([]);
+      expect(s.engine.stageStatus('control-plane')).toBe('not-started');
+      expect(s.engine.stageStatus('workers')).toBe('not-started');
+      expect(s.engine.stageStatus('configure')).toBe('done');
+    } finally {
+      await s.close();
+    }
+    expect(fs.readFileSync(path.join(dir, `${cluster.name}.lab-kubeconfig`), 'utf8')).not.toContain(`name: ${cluster.name}\n`);
+    expect(fs.existsSync(path.join(dir, cluster.name, 'admin.conf'))).toBe(false);
+    const after = await run(dir, ['control-plane', 'workers']);
+    expect(ends(after.events).filter((e) => e.status === 'failed').map((e) => e.error)).toEqual([]);
+    expect(ends(after.events).filter((e) => e.step === 'init')[0]?.status).toBe('done');
   });
 
   for (const [fault, check] of [
