@@ -74,7 +74,7 @@ describe('boardkube CLI', () => {
   it('unknown stages and options exit 2 before anything runs', () => {
     expect(boardkube(['apply', '-f', file, '--stage', 'kubernetes', '--yes', '--lab'], env)).toMatchObject({ code: 2 });
     expect(boardkube(['plan', '-f', file, '--frobnicate'], env)).toMatchObject({ code: 2 });
-    expect(boardkube(['apply', '-f', file, '--stage', 'workers', '--yes', '--lab'], env).stderr).toMatch(/not available yet/);
+    expect(boardkube(['apply', '-f', file, '--stage', 'ttl', '--yes', '--lab'], env).stderr).toMatch(/not available yet/);
   });
 
   it('plan and status leave no progress behind, and status says where it will be kept', () => {
@@ -120,7 +120,7 @@ describe('boardkube CLI', () => {
     const s = boardkube(['status', '-f', file, '--lab', '--json', '--state-dir', stateDir]);
     const status = JSON.parse(s.stdout);
     expect(status.stages.find((x: { stage: string }) => x.stage === 'configure').status).toBe('done');
-    expect(status.stages.find((x: { stage: string }) => x.stage === 'workers').status).toBe('unavailable');
+    expect(status.stages.find((x: { stage: string }) => x.stage === 'ttl').status).toBe('unavailable');
   });
 
   it('a lab fault fails the step with a clear message and exit 1; the rest of the boards are done', () => {

@@ -173,7 +173,9 @@ Options:
   --stage S                only this stage (repeatable); --skip S leaves one out
   --lab                    use the practice lab instead of real boards
   --lab-fault NODE:FAULT   switch a lab fault on: unreachable, wrong-password, changed-host-key, slow,
-                           no-return-after-reboot, clock-skew, duplicate-machine-id, key-not-installed;
+                           no-return-after-reboot, clock-skew, duplicate-machine-id, key-not-installed,
+                           swap-on, port-in-use, cgroup-v1, cgroup-driver-mismatch, expired-token,
+                           api-unreachable;
                            cards:card-pulled-out, cards:checksum-mismatch; NODE:none clears
                            (faults are saved with the lab's progress until cleared)
   --kubeconfig PATH        an existing cluster for the add-on stages (ttl ... readonly)
