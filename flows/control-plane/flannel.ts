@@ -1,12 +1,15 @@
 // The pod network: flannel's objects, generated from typed input (the pod subnet from the cluster file, the
 // backend the file chooses, the images of the catalogue's flannel release) in the shape of flannel's own
-// kube-flannel.yml. Accepted by the real API server in the tests (server-side apply).
+// kube-flannel.yml (v0.28: the CNI config is installed by the flannel image's /opt/bin/install-conf; the plugin image
+// copies /flannel with cp). Accepted by the real API server in the tests (server-side apply).
 import type { PodNetworkBackend } from '../../src/cluster/spec.ts';
 import type { FlannelImages } from '../../src/catalog/images.ts';
 import type { KubeObject } from '../../src/ports/cluster.ts';
 
 export const FLANNEL_NAMESPACE = 'kube-flannel';
 export const FLANNEL_DAEMONSET = 'kube-flannel-ds';
+/** flanneld's health endpoint (on the host's network: the port must be free on every board). */
+const HEALTHZ_PORT = 8081;
 const APP = { app: 'flannel', 'k8s-app': 'flannel', 'tier': 'node' };
 
 export interface FlannelInput {
@@ -98,8 +101,8 @@ export function flannelObjects(i: FlannelInput): KubeObject[] {
               {
                 name: 'install-cni',
                 image: images.flannel,
-                command: ['cp'],
-                args: ['-f', '/etc/kube-flannel/cni-conf.json', '/etc/cni/net.d/10-flannel.conflist'],
+                command: ['/opt/bin/install-conf'],
+                args: ['/etc/kube-flannel/cni-conf.json', '/etc/cni/net.d/10-flannel.conflist'],
                 volumeMounts: [
                   { name: 'cni', mountPath: '/etc/cni/net.d' },
                   { name: 'flannel-cfg', mountPath: '/etc/kube-flannel/' },
@@ -111,7 +114,10 @@ export function flannelObjects(i: FlannelInput): KubeObject[] {
                 name: 'kube-flannel',
                 image: images.flannel,
                 command: ['/opt/bin/flanneld'],
-                args: ['--ip-masq', '--kube-subnet-mgr'],
+                args: ['--ip-masq', '--kube-subnet-mgr', `--healthz-port=${HEALTHZ_PORT}`],
+                ports: [{ name: 'healthz', containerPort: HEALTHZ_PORT, protocol: 'TCP' }],
+                livenessProbe: { httpGet: { path: '/healthz', port: 'healthz' }, initialDelaySeconds: 10, periodSeconds: 30 },
+                readinessProbe: { httpGet: { path: '/readyz', port: 'healthz' }, initialDelaySeconds: 5, periodSeconds: 10 },
                 resources: { requests: { cpu: '100m', memory: '50Mi' } },
                 securityContext: { privileged: false, capabilities: { add: ['NET_ADMIN', 'NET_RAW'] } },
                 env: [

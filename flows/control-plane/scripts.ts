@@ -81,9 +81,22 @@ export function tokenCreateScript(ttlMinutes: number): string {
   return ['set -eu', `kubeadm token create --ttl ${ttlMinutes}m --description 'boardkube: joins the workers of this run' --print-join-command`, ''].join('\n');
 }
 
-export function joinScript(configPath: string): string {
-  // The file holds the token: it goes whatever the join's outcome.
-  return ['set -u', 'rc=0', `kubeadm join --config ${q(configPath)} || rc=$?`, `rm -f ${q(configPath)}`, 'exit "$rc"', ''].join('\n');
+export function joinScript(configPath: string, criSocket: string): string {
+  return [
+    'set -u',
+    'rc=0',
+    // A join cut off half-way (boardkube killed, the board rebooted) leaves files the next join refuses; the board
+    // has not joined (no kubelet.conf), so there is nothing worth keeping.
+    `if [ ! -f ${KUBELET_CONF} ] && { [ -e /etc/kubernetes/pki/ca.crt ] || [ -e /etc/kubernetes/bootstrap-kubelet.conf ]; }; then`,
+    `  echo "cleaning up a join that did not finish"`,
+    `  kubeadm reset -f --cri-socket ${q(criSocket)} >/dev/null 2>&1 || true`,
+    'fi',
+    `kubeadm join --config ${q(configPath)} || rc=$?`,
+    // The file holds the token: it goes whatever the join's outcome.
+    `rm -f ${q(configPath)}`,
+    'exit "$rc"',
+    '',
+  ].join('\n');
 }
 
 /** Exit 0 when this board has joined a cluster (its kubelet has a kubeconfig). */

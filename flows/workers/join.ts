@@ -8,7 +8,7 @@ import { redactTokens } from '../control-plane/common.ts';
 import { joinConfig } from '../control-plane/kubeadm-config.ts';
 import { nodeReady, waitNodeReady } from '../control-plane/ready.ts';
 import { joinedScript, joinScript } from '../control-plane/scripts.ts';
-import { endpointOf, JOIN_CONFIG_PATH, localPatchesDir, BOARD_PATCHES_DIR, nodeRegistrationOf } from '../control-plane/settings.ts';
+import { endpointOf, JOIN_CONFIG_PATH, localPatchesDir, BOARD_PATCHES_DIR, nodeRegistrationOf, runtimeOf } from '../control-plane/settings.ts';
 import { patchActions } from '../control-plane/write-config.ts';
 import { workerNodes } from '../../src/cluster/spec.ts';
 import { joinCredentials, TOKEN_TTL_MINUTES } from './token.ts';
@@ -62,7 +62,7 @@ export const joinStep: Step = {
       { type: 'command', sudo: true, description: `on the master: kubeadm token create --ttl ${TOKEN_TTL_MINUTES}m --print-join-command (once per run; the token stays in memory)` },
       ...patchActions(ctx),
       { type: 'file', sudo: true, mode: 0o600, path: JOIN_CONFIG_PATH, description: `JoinConfiguration for ${ctx.node!.name} (mode 0600, removed after the join)`, content: joinFile(ctx, TOKEN_PLACEHOLDER, HASH_PLACEHOLDER, endpoint) },
-      { type: 'command', sudo: true, description: 'kubeadm join with that file, then remove it', content: joinScript(JOIN_CONFIG_PATH) },
+      { type: 'command', sudo: true, description: 'kubeadm join with that file, then remove it', content: joinScript(JOIN_CONFIG_PATH, runtimeOf(ctx.cluster).criSocket) },
       { type: 'api', description: `wait until node ${ctx.node!.name} is Ready, then label it ${WORKER_LABEL}` },
     ];
   },
@@ -85,7 +85,7 @@ export const joinStep: Step = {
         ctx.log(line);
       };
       try {
-        await runScript(ctx, host, 'kubeadm join', joinScript(JOIN_CONFIG_PATH), { sudo: true, quiet: true, timeoutMs: JOIN_TIMEOUT_MS, onStdout: onLine, onStderr: onLine });
+        await runScript(ctx, host, 'kubeadm join', joinScript(JOIN_CONFIG_PATH, runtimeOf(ctx.cluster).criSocket), { sudo: true, quiet: true, timeoutMs: JOIN_TIMEOUT_MS, onStdout: onLine, onStderr: onLine });
       } catch (err) {
         const hint = joinFailureHint(output.join('\n'), node.name, creds.endpoint);
         throw new Error(`${redactTokens((err as Error).message)}${hint ? `\n  fix: ${hint}` : ''}`);

@@ -23,7 +23,7 @@ const ALL: Record<string, string> = {
   leftovers: scripts.leftoversScript(),
   catAdmin: scripts.catAdminConfScript(),
   tokenCreate: scripts.tokenCreateScript(30),
-  join: scripts.joinScript('/var/lib/boardkube/kubeadm/join.yaml'),
+  join: scripts.joinScript('/var/lib/boardkube/kubeadm/join.yaml', 'unix:///var/run/crio/crio.sock'),
   joined: scripts.joinedScript(),
   resetCrio: boardResetScript({ criSocket: 'unix:///var/run/crio/crio.sock', service: 'crio' }),
   resetContainerd: boardResetScript({ criSocket: 'unix:///var/run/containerd/containerd.sock', service: 'containerd' }),
