@@ -97,9 +97,18 @@ export class Engine {
     }
     const skip = new Set(sel.skip ?? []);
     const explicit = (sel.only ?? []).length > 0;
-    const chosen = this.#o.stages
+    let chosen = this.#o.stages
       .filter((s) => (explicit ? sel.only!.includes(s.id) : !s.unavailable && !s.onlyWhenNamed && this.stageStatus(s.id) !== 'done'))
       .filter((s) => !skip.has(s.id));
+    // Without --stage: every stage that can run now, in order; one whose prerequisites cannot be met in this run
+    // (a stage not available yet, or left out) waits, with the stages after it that need it.
+    if (!explicit) {
+      const runnable: Stage[] = [];
+      for (const s of chosen) {
+        if (s.requires.every((req) => runnable.some((x) => x.id === req) || (this.#o.assumeDone ?? []).includes(req) || this.stageStatus(req) === 'done')) runnable.push(s);
+      }
+      chosen = runnable;
+    }
     for (const s of chosen) {
       if (s.unavailable) throw new InputError('--stage', `stage "${s.id}" is not available yet: ${s.unavailable}`, 'leave it out for now');
     }
