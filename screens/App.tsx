@@ -8,6 +8,7 @@ import { Dialog } from './components/Dialog.tsx';
 import { Header } from './components/Header.tsx';
 import { Hints } from './components/Hints.tsx';
 import { PasswordDialog } from './components/PasswordDialog.tsx';
+import { ConfirmTypedDialog } from './components/ConfirmTypedDialog.tsx';
 import { Sidebar } from './components/Sidebar.tsx';
 import { T } from './components/T.tsx';
 import { Inventory } from './Inventory.tsx';
@@ -48,6 +49,7 @@ export function hintsFor(s: WizardSnapshot): Array<[string, string]> {
   if (s.dialog?.kind === 'confirm-cancel') return [['y', 'stop after cancelling the step'], ['n', 'keep going']];
   if (s.dialog?.kind === 'corrupt') return [['y', 'start fresh (a copy is kept)'], ['n', 'back']];
   if (s.dialog?.kind === 'sudo-password') return [['Enter', 'use it'], ['Esc', 'cancel']];
+  if (s.dialog?.kind === 'confirm-typed') return [['type', `the name (${s.dialog.expect})`], ['Enter', 'erase and write'], ['Esc', 'back, nothing touched']];
   const running = s.run.state === 'running' || s.run.state === 'cancelling';
   switch (s.screen) {
     case 'welcome':
@@ -55,11 +57,13 @@ export function hintsFor(s: WizardSnapshot): Array<[string, string]> {
     case 'inventory':
       return [['↑↓/Tab', 'field'], ['type', 'edit'], ['←→', 'choose'], ['Enter', 'next'], ['^N', 'add board'], ['^D', 'remove board'], ['Esc', 'back'], ['^C', 'quit']];
     case 'summary':
-      return [['Esc', 'back to stages'], ['v', 're-verify'], ['i', 'inventory'], ['q', 'quit']];
+      return [['↑↓/PgUp/PgDn', 'scroll'], ['Esc', 'back to stages'], ['v', 're-verify'], ['i', 'inventory'], ['q', 'quit']];
     case 'stage':
       if (s.commands) return [['↑↓/PgUp/PgDn', 'scroll'], ['Esc/c', 'close']];
-      if (s.optionsOpen) return [['↑↓', 'answer'], ['type', 'edit'], ['^U', 'clear'], ['^R', 'look for cards'], ['Enter/Esc', 'done']];
+      if (s.optionsOpen) return [['Tab', 'next answer'], ['↑↓', 'choose'], ['Enter', 'take it'], ['Space', 'add another card'], ['type', 'edit'], ['^R', 'look for cards'], ['Esc', 'done']];
       if (running) return [['^C', 'stop'], ['c', 'commands'], ['Tab', 'next board log'], ['PgUp/PgDn', 'scroll log'], ['↑↓', 'step']];
+      // A stage that is not available yet: only the keys that do something there.
+      if (s.stages.find((x) => x.id === s.currentStage)?.status === 'unavailable') return [['←→', 'stage'], ['i', 'inventory'], ['s', 'summary'], ['q', 'quit']];
       return [['Enter', 'run'], ['←→', 'stage'], ['↑↓', 'step'], ['c', 'commands'], ...(s.stages.find((x) => x.id === s.currentStage)?.options.length ? ([['o', 'options']] as Array<[string, string]>) : []), ['Tab', 'board log'], ['PgUp/PgDn', 'scroll'], ['v', 're-verify'], ['i', 'inventory'], ['s', 'summary'], ['p', 'sudo password'], ['q', 'quit']];
   }
 }
@@ -87,6 +91,7 @@ function Shell() {
   const main = layout.main;
   let panel;
   if (s.dialog?.kind === 'sudo-password') panel = <PasswordDialog width={main} />;
+  else if (s.dialog?.kind === 'confirm-typed') panel = <ConfirmTypedDialog width={main} />;
   else if (s.dialog?.kind === 'confirm-cancel') {
     panel = (
       <Dialog title="Stop after cancelling the running step? y/n" width={main}>

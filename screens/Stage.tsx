@@ -11,6 +11,8 @@ import { connectivityLines } from './Connectivity.tsx';
 import { optionsLine, StageOptions } from './StageOptions.tsx';
 import { CELL_TONE, CELL_WORD, GLYPH, fit, pad, stageWord, tone } from './theme.ts';
 import { seconds, shortNames, wrapLines } from './text.ts';
+import { progressShort, progressText } from '../src/util/progress.ts';
+import { reportLines } from './report.ts';
 
 export function stageProgress(s: WizardSnapshot): { done: number; total: number } {
   let done = 0;
@@ -21,6 +23,13 @@ export function stageProgress(s: WizardSnapshot): { done: number; total: number 
       if (c.status === 'done' || c.status === 'verified' || c.status === 'skipped') done++;
     }
   return { done, total };
+}
+
+/** Every available stage done, and nothing running or failed: only then does the wizard say so. */
+export function everyStageDone(s: WizardSnapshot): boolean {
+  if (s.run.state === 'running' || s.run.state === 'cancelling' || s.run.state === 'failed') return false;
+  const open = s.stages.filter((v) => v.status !== 'unavailable');
+  return open.length > 0 && open.every((v) => v.status === 'done');
 }
 
 const SHORT_WORD: Record<StepCell['status'], string> = {
@@ -45,9 +54,10 @@ export function abbreviate(name: string, width: number): string {
 /** One cell of the grid: glyph and word, cut to the column and followed by one space. */
 function cellText(c: StepCell | undefined, width: number): string {
   if (!c) return pad('', width);
-  const word = c.status === 'running' && c.progress?.total ? `${c.progress.done ?? 0}/${c.progress.total}` : CELL_WORD[c.status];
+  const share = c.status === 'running' && c.progress ? progressShort(c.progress) : '';
+  const word = share || CELL_WORD[c.status];
   const room = Math.max(1, width - 1);
-  const w = room >= 9 ? word : c.status === 'running' && c.progress?.total ? word : SHORT_WORD[c.status];
+  const w = room >= 9 || share ? word : SHORT_WORD[c.status];
   return `${pad(room >= 3 ? `${GLYPH[c.status]} ${w}` : GLYPH[c.status], room)} `;
 }
 
@@ -94,17 +104,19 @@ export function StageScreen() {
       if (key.end) return setLogScroll(0);
       if (key.upArrow) return c.selectStep(c.getSnapshot().selectedStep - 1);
       if (key.downArrow) return c.selectStep(c.getSnapshot().selectedStep + 1);
-      if (input === 'c') return void c.showCommands();
+      if (input === 'c' && snap.stages.find((x) => x.id === snap.currentStage)?.status !== 'unavailable') return void c.showCommands();
       if (running) return;
       if (key.leftArrow) return c.moveStage(-1);
       if (key.rightArrow) return c.moveStage(1);
       if (/^[0-9]$/.test(input)) return c.selectStage(STAGE_IDS[(Number(input) + 9) % 10]!);
+      if (input === 'i') return c.editInventory();
+      if (input === 's') return c.showScreen('summary');
+      // A stage that is not available yet has nothing to run, show or answer.
+      if (snap.stages.find((x) => x.id === snap.currentStage)?.status === 'unavailable') return;
       if (key.return || input === 'r') return void c.runStage();
       if (input === 'v') return void c.reverify();
       if (input === 'o') return c.showOptions();
       if (input === 'p') return c.askSudoPassword();
-      if (input === 'i') return c.editInventory();
-      if (input === 's') return c.showScreen('summary');
     },
     { isActive: s.screen === 'stage' && !s.dialog },
   );
@@ -154,7 +166,7 @@ export function StageScreen() {
         ? 'stopping: cancelling the running step…'
         : s.run.state === 'cancelled' && inRun
           ? 'stopped: progress saved; Enter runs it again'
-          : s.run.state === 'failed' && (inRun || s.run.stages.length === 0)
+          : s.run.state === 'failed' && (inRun || (s.run.stages.length === 0 && s.run.origin === stage.id))
             ? 'failed: Enter retries'
             : s.run.state === 'done' && inRun
               ? s.run.reverify
@@ -173,11 +185,13 @@ export function StageScreen() {
     </Text>,
   );
   const errLines: string[] = [];
-  if (s.run.error && (inRun || s.run.stages.length === 0)) {
+  // An error shows on the stage it belongs to: the run's, or the one a refused run was started from.
+  if (s.run.error && (inRun || (s.run.stages.length === 0 && s.run.origin === stage.id))) {
     errLines.push(...wrapLines(`✗ ${s.run.error}`, w, 3));
     if (s.run.fix) errLines.push(...wrapLines(`fix: ${s.run.fix}`, w, 2));
   }
-  if (s.notice) errLines.push(...wrapLines(s.notice, w, 2));
+  if (s.notice) errLines.push(...wrapLines(s.notice, w, 3));
+  else if (everyStageDone(s)) errLines.push('Every available stage is done. Press s for the summary.');
   if (stage.options.length > 0 && !s.optionsOpen) {
     const problem = s.optionProblems[stage.id];
     errLines.push(fit(optionsLine(stage, c.optionValues(stage.id), problem), w));
@@ -213,9 +227,24 @@ export function StageScreen() {
   const sel = s.steps[s.selectedStep];
   const onlyConnect = stage.id === 'configure' && s.steps.length === 1 && s.steps[0]!.id === 'connect';
   const extra: ReactElement[] = [];
-  if (sel?.id === 'connect' && stage.id === 'configure') extra.push(...connectivityLines(s, sel, w, colors));
+  // On the last step (where a run ends), what the stage has left the user with, and what to do next.
+  const report = !running && s.selectedStep === s.steps.length - 1 && !sel?.cells.some((x) => x.status === 'failed') ? reportLines(s, stage, w) : [];
+  if (report.length > 0) {
+    report.forEach((l, i) =>
+      extra.push(
+        <Text key={`r${i}`} wrap="truncate-end" {...tone(l.tone, colors)}>
+          {l.text}
+        </Text>,
+      ),
+    );
+  } else if (sel?.id === 'connect' && stage.id === 'configure') extra.push(...connectivityLines(s, sel, w, colors));
   else if (sel) {
     const detail: string[] = [...wrapLines(`${sel.title}: ${sel.explain}`, w, 2)];
+    // Progress in full (bytes, MB/s, ETA), in the words of the headless output.
+    for (const r of sel.cells.filter((x) => x.status === 'running' && x.progress)) {
+      const text = progressText(r.progress!);
+      if (text) detail.push(...wrapLines(`● ${r.node ?? 'cluster'}: ${text}`, w, 2));
+    }
     const failed = sel.cells.filter((x) => x.status === 'failed' || x.failedChecks?.length);
     for (const f of failed.slice(0, 2)) {
       const msg = f.failedChecks?.length ? f.failedChecks.map((k) => `${k.what} (fix: ${k.fix})`).join('; ') : (f.error ?? 'failed');
@@ -288,7 +317,15 @@ export function StageScreen() {
     });
   }
   if (s.steps.length === 0) mid.push(<Text key="nosteps">{fit('This stage has no steps here.', w)}</Text>);
-  mid.push(...extra.slice(0, extraRows));
+  // What does not fit is in the summary, in full.
+  if (extra.length > extraRows && extraRows > 0) {
+    mid.push(...extra.slice(0, extraRows - 1));
+    mid.push(
+      <Text key="more" wrap="truncate-end" {...tone('info', colors)}>
+        {fit(`… ${extra.length - extraRows + 1} more lines: s shows the summary in full`, w)}
+      </Text>,
+    );
+  } else mid.push(...extra.slice(0, extraRows));
   const finalLogH = H - top.length - mid.length;
   return (
     <Box flexDirection="column" width={w} height={H} overflow="hidden">

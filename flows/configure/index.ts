@@ -27,5 +27,14 @@ export const configureStage: Stage = {
     checkFirstLoginOption(raw);
     return raw;
   },
+  report({ cluster, outputOf }) {
+    const have = cluster.nodes.map((n) => {
+      const c = outputOf('connect', n.name);
+      const k = outputOf('kernel', n.name);
+      const kernel = k?.kernel ?? c?.kernel;
+      return `${n.name} (${n.address}): reached over SSH, host key pinned${kernel ? `, kernel ${String(kernel)}` : ''}${k?.cgroup ? `, ${String(k.cgroup)}` : ''}, upgraded, swap off, modules and sysctls for Kubernetes`;
+    });
+    return { have, next: [`The boards are ready for Kubernetes ${cluster.kubernetesVersion}.`] };
+  },
   steps: [firstLoginStep, connectStep, resourcesStep, identityStep, timeStep, machineIdStep, pacmanKeysStep, upgradeStep, kernelStep, swapStep, kernelSettingsStep],
 };

@@ -5,6 +5,7 @@ import type { ClusterSpec } from '../../src/cluster/spec.ts';
 import { InputError, type Outputs, type PlannedAction, type StepContext } from '../../src/engine/types.ts';
 import { commandLine, DiskError, type DiskOp, type OpProgress } from '../../src/ports/disks.ts';
 import { expandHome } from '../../src/util/paths.ts';
+import { bytesProgressText } from '../../src/util/progress.ts';
 import { expectedImage, makeCard, type BootloaderKind, type Card, type ImageFacts } from './card.ts';
 import { deviceOf, flashOptions } from './options.ts';
 import { describeDevice, exclusion, formatBytes } from './select.ts';
@@ -114,17 +115,6 @@ export function toAction(op: DiskOp): PlannedAction {
   return { type: 'local', description: op.describe, content: commandLine(op), path: op.device ?? ('path' in op ? op.path : undefined), sudo: true };
 }
 
-function rateText(done: number, total: number, rate: number | undefined): string {
-  const mb = (n: number) => `${(n / 1e6).toFixed(0)} MB`;
-  const parts = [`${mb(done)} of ${mb(total)}`];
-  if (rate && rate > 0) {
-    parts.push(`${(rate / 1e6).toFixed(1)} MB/s`);
-    const eta = Math.max(0, Math.round((total - done) / rate));
-    parts.push(`ETA ${Math.floor(eta / 60)}:${String(eta % 60).padStart(2, '0')}`);
-  }
-  return parts.join(' · ');
-}
-
 /** Bytes per second since `started` (ms). */
 export function averageRate(done: number, started: number): number {
   return done / Math.max(0.001, (Date.now() - started) / 1000);
@@ -132,7 +122,7 @@ export function averageRate(done: number, started: number): number {
 
 /** Progress in bytes, with MB/s and the time left when the rate is known. */
 export function reportBytes(ctx: StepContext, p: OpProgress, rate: number | undefined, prefix = ''): void {
-  ctx.progress({ done: p.done, total: p.total, unit: 'bytes', message: `${prefix}${rateText(p.done, p.total, rate)}` });
+  ctx.progress({ done: p.done, total: p.total, unit: 'bytes', message: `${prefix}${bytesProgressText(p.done, p.total, rate)}` });
 }
 
 /** Runs the ops one by one, each logged with the command line `plan` shows for it. */

@@ -39,12 +39,22 @@ export const flashStage: Stage = {
   requires: [],
   onlyWhenNamed: 'flashing erases the card: name it with --stage flash --node NAME --device DEV',
   options: [
-    { name: 'node', description: 'the board (node name) this card is for; several: comma-separated' },
-    { name: 'device', description: 'the card\'s block device, e.g. /dev/sdb; several: comma-separated, in the order of --node' },
+    { name: 'node', description: 'the board (node name) this card is for; several: comma-separated', choices: 'nodes' },
+    { name: 'device', description: 'the card\'s block device, e.g. /dev/sdb; several: comma-separated, in the order of --node', choices: 'devices' },
     { name: 'image', description: 'a tarball you already have (PATH, with its .md5 beside it) or another URL' },
-    { name: 'yes', description: 'confirm that everything on the device may be erased', default: 'false' },
-    { name: 'all-devices', description: 'also offer fixed (non-removable) disks', default: 'false' },
+    { name: 'yes', description: 'confirm that everything on the device may be erased', default: 'false', confirmsBy: 'device' },
+    { name: 'all-devices', description: 'also offer fixed (non-removable) disks', default: 'false', choices: 'yes-no' },
   ],
   parseOptions: (raw, cluster) => parseFlashOptions(raw, cluster) as unknown as Record<string, unknown>,
+  report({ cluster, board, outputOf }) {
+    const have = cluster.nodes.flatMap((n) => {
+      const o = outputOf('verify', n.name);
+      return o ? [`${n.name}: card ${String(o.device)}${o.model ? ` (${String(o.model)})` : ''} flashed and read back: ${board.name}, address ${n.address}, your SSH key`] : [];
+    });
+    const left = cluster.nodes.filter((n) => !outputOf('verify', n.name)).map((n) => n.name);
+    const next = [...board.firstBootHints];
+    if (left.length) next.push(`Cards still to flash: ${left.join(', ')} (o: choose the board and the reader).`);
+    return { have, next };
+  },
   steps: FLASH_STEPS,
 };

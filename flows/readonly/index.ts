@@ -12,6 +12,7 @@ import { issueTokenStep } from './issue-token.ts';
 import { namespaceCheckStep } from './namespace-check.ts';
 import { parseReadonlyOptions, READONLY_OPTIONS } from './options.ts';
 import { proveStep } from './prove.ts';
+import { formatProofTable, type ProofRow } from './proof.ts';
 import { writeKubeconfigStep } from './write-kubeconfig.ts';
 
 // What tests and other code import from flows/readonly/index.ts.
@@ -27,5 +28,14 @@ export const readonlyStage: Stage = {
   requires: ['control-plane'],
   options: READONLY_OPTIONS,
   parseOptions: (raw, cluster) => ({ ...parseReadonlyOptions(raw, cluster) }),
+  report({ outputOf }) {
+    const k = outputOf('write-kubeconfig');
+    const proof = outputOf('prove');
+    const have: string[] = [];
+    if (k) have.push(`A read-only kubeconfig: ${String(k.path)} (mode 0600, context ${String(k.context)}${k.expiresAt ? `, expires ${String(k.expiresAt)}` : ''})`);
+    if (Array.isArray(proof?.rows)) have.push('What it may and may not do:', ...formatProofTable(proof.rows as unknown as ProofRow[]).split('\n'));
+    const next = k ? [`Try it: kubectl --kubeconfig ${String(k.path)} get pods -A`, ...(k.revoke ? [`To take the access away: ${String(k.revoke)}`] : [])] : [];
+    return { have, next };
+  },
   steps: [namespaceCheckStep, applyRbacStep, issueTokenStep, writeKubeconfigStep, proveStep],
 };

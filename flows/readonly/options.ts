@@ -51,8 +51,9 @@ export const READONLY_OPTIONS: StageOption[] = [
     name: 'scope',
     description: 'cluster-read: read everything cluster-wide except Secrets; view: the built-in view role cluster-wide; namespace:NAME: the view role in one namespace',
     default: DEFAULTS.scope,
+    choices: ['cluster-read', 'view', 'namespace:'],
   },
-  { name: 'token', description: 'timebound: TokenRequest, expires by itself; long-lived: a token Secret that never expires (warned about)', default: DEFAULTS.token },
+  { name: 'token', description: 'timebound: TokenRequest, expires by itself; long-lived: a token Secret that never expires (warned about)', default: DEFAULTS.token, choices: ['timebound', 'long-lived'] },
   { name: 'duration', description: 'Lifetime of a time-bound token, e.g. 10m, 8h, 24h, 7d (at least 10m)', default: DEFAULTS.duration },
   { name: 'kubeconfig-out', description: 'Where to write the read-only kubeconfig (mode 0600; the token is never printed)', default: DEFAULTS['kubeconfig-out'] },
 ];

@@ -1,7 +1,9 @@
 // The log of one board: the last lines of its bounded ring buffer, scrollable (the full log is in the run log).
+// Long lines wrap: what a board or a step says (the next thing to do, a proof table) is never cut off.
 import { Box, Text } from 'ink';
 import { useController, useUi, useWizard } from '../context.ts';
 import { fit, tone } from '../theme.ts';
+import { wrapLine } from '../text.ts';
 
 export function LogPane({ height, width, scroll }: { height: number; width: number; scroll: number }) {
   const c = useController();
@@ -9,7 +11,10 @@ export function LogPane({ height, width, scroll }: { height: number; width: numb
   const { colors } = useUi();
   if (height < 2) return null;
   const host = s.logHost;
-  const { lines, total, dropped } = c.logWindow(host, height - 1, scroll);
+  const { lines: raw, total, dropped } = c.logWindow(host, height - 1, scroll);
+  // Each line wraps (continuation rows indented); the newest rows fill the pane.
+  const rows = raw.flatMap((l) => wrapLine(l, Math.max(8, width - 2)).map((part, i) => ({ text: i === 0 ? part : `  ${part}`, first: l })));
+  const lines = rows.slice(Math.max(0, rows.length - (height - 1)));
   const where = scroll > 0 ? ` · ${scroll} lines up` : '';
   const title = `─ log: ${host || 'none'} (${total}${dropped ? `, ${dropped} older in the run log` : ''})${where} `;
   return (
@@ -23,8 +28,8 @@ export function LogPane({ height, width, scroll }: { height: number; width: numb
         </Text>
       ) : (
         lines.map((l, i) => (
-          <Text key={i} wrap="truncate-end" {...tone(l.startsWith('✗') ? 'bad' : l.startsWith('✓') ? 'ok' : undefined, colors)}>
-            {fit(l, width)}
+          <Text key={i} wrap="truncate-end" {...tone(l.first.startsWith('✗') ? 'bad' : l.first.startsWith('✓') ? 'ok' : l.first.startsWith('next:') ? 'info' : undefined, colors)}>
+            {fit(l.text, width)}
           </Text>
         ))
       )}

@@ -9,6 +9,7 @@ import { MemorySecrets } from '../engine/secrets.ts';
 import { InputError, STAGE_IDS, type EngineEvent, type StageId } from '../engine/types.ts';
 import { DEFAULT_USER_PASSWORD_SECRET, ROOT_PASSWORD_SECRET } from '../../flows/configure/first-login.ts';
 import type { Parsed } from './args.ts';
+import { progressText } from '../util/progress.ts';
 import { EXIT } from './exit.ts';
 
 function out(text: string): void {
@@ -103,9 +104,12 @@ function progressPrinter(e: EngineEvent): void {
       for (const c of missing) out(`${where(e.stage, e.step ?? '', e.node)}: missing: ${c.what}\n  fix: ${c.fix}`);
       return;
     }
-    case 'progress':
-      if (e.progress.message) out(`${where(e.stage, e.step, e.node)}: ${e.progress.message}`);
+    case 'progress': {
+      // The same words as the wizard's progress line (src/util/progress.ts).
+      const text = progressText(e.progress);
+      if (text) out(`${where(e.stage, e.step, e.node)}: ${text}`);
       return;
+    }
     case 'log':
       return out(`${where(e.stage, e.step, e.node)}| ${e.line}`);
     case 'run-end':

@@ -108,6 +108,26 @@ export interface StageOption {
   name: string;
   description: string;
   default?: string;
+  /**
+   * A known set of values, chosen from a list in the wizard: the cluster's nodes, the block devices listed, yes or
+   * no, or these (a value ending in ":" takes a name typed after it, e.g. "namespace:").
+   */
+  choices?: 'nodes' | 'devices' | 'yes-no' | readonly string[];
+  /** A confirmation given by typing the value of this other option (flash: the device name), never picked from a list. */
+  confirmsBy?: string;
+}
+
+/** What a finished stage leaves the user with (boards, versions, files and where), and the next thing to do. */
+export interface StageReport {
+  have: string[];
+  next: string[];
+}
+
+/** What a stage's report is made from: the saved outputs of its steps. */
+export interface StageReportInput {
+  cluster: ClusterSpec;
+  board: BoardProfile;
+  outputOf(step: string, node?: string | null): Outputs | undefined;
 }
 
 export interface Stage {
@@ -124,6 +144,8 @@ export interface Stage {
   options?: StageOption[];
   /** Checks and normalises the options; throws InputError naming the option. */
   parseOptions?(raw: Record<string, unknown>, cluster: ClusterSpec): Record<string, unknown>;
+  /** The summary after the stage (the wizard shows it when the stage is done). */
+  report?(r: StageReportInput): StageReport;
   steps: Step[];
 }
 

@@ -80,6 +80,10 @@ describe('resume and the stage screen', () => {
     for (const [, r] of connect) expect(r).toMatchObject({ status: 'failed', runs: 1 });
     for (const [, r] of connect) expect(r.error).toMatch(/interrupted/);
     expect(ui.controller.running).toBe(false);
+    // Cancelled, not failed: the sidebar and the stage say "stopped", never "failed".
+    expect(ui.controller.getSnapshot().stages.find((s) => s.id === 'configure')!.status).toBe('cancelled');
+    const f = await ui.waitForText(/configure\s+■ stopped/);
+    expect(f).not.toMatch(/failed/);
   });
 
   it('stages that are not built say "not available yet" and cannot be run', async () => {
@@ -91,10 +95,18 @@ describe('resume and the stage screen', () => {
     await waitFor(() => ui!.controller.getSnapshot().screen === 'stage', 'the stages');
     const f = await ui.press('3', 'packages: Kubernetes packages');
     expect(f).toContain('This stage is not available yet');
+    // It advertises no key that would do nothing there.
+    expect(f).not.toMatch(/Enter run|c commands|o options/);
     ui.write(KEY.enter);
     await new Promise((r) => setImmediate(r));
     expect(ui.controller.running).toBe(false);
     expect(ui.controller.getSnapshot().stages.find((s) => s.id === 'packages')!.status).toBe('unavailable');
+    // A refused run shows its error on its own stage only, never later on another one.
+    void ui.controller.runStage('packages');
+    await waitFor(() => ui!.controller.getSnapshot().run.error?.includes('stage "packages" is not available yet'), 'the refusal');
+    expect(ui.controller.getSnapshot().run.origin).toBe('packages');
+    const other = await ui.press('0', 'readonly: Read-only access');
+    expect(other).not.toContain('not available yet:');
   });
 
   it('re-verify from the welcome screen: every done step is checked again, none re-run', async () => {
@@ -109,7 +121,7 @@ describe('resume and the stage screen', () => {
     expect(ui.controller.getSnapshot().run).toMatchObject({ state: 'done', reverify: true });
   });
 
-  it('flash options: the stage checks the answers as they are typed; the lab card readers are listed', async () => {
+  it('flash options: the board and the card reader are chosen from lists; running asks for the device name to be typed', async () => {
     const t = tempStateDir();
     await savedLabCluster(t.dir, 'theta');
     ui = renderWizard({ stateDir: t.dir });
@@ -117,17 +129,42 @@ describe('resume and the stage screen', () => {
     await ui.press(KEY.enter, 'flash: Flash the cards');
     await ui.waitForText('✗ options (o): --node is missing');
     await ui.press('o', 'Options of flash');
-    await ui.waitForText('practice lab card readers');
-    await ui.waitForText('/dev/sda');
-    await ui.press('n2-worker1', '--device: is missing');
-    await ui.press(KEY.down, '› device');
-    await ui.press('/dev/sda', '✓ the stage accepts these answers');
-    ui.write(KEY.enter);
+    // The boards of the cluster, as a list; the confirmation is not an answer to pick.
+    let f = await ui.waitForText('n2-worker1  192.168.1.41 (worker)');
+    expect(f).not.toMatch(/^\s*› yes/m);
+    await ui.pressUntil(KEY.down, (fr) => /❯ +n2-worker1/.test(fr));
+    await ui.press(KEY.enter, '› device');
+    // The practice lab's card readers, as a list.
+    f = await ui.waitForText(/❯ +\/dev\/sda +[\d.]+ GB/);
+    await ui.press(KEY.enter, '✓ the stage accepts these answers');
+    ui.write(KEY.escape);
     await waitFor(() => !ui!.frame().includes('Options of flash'), 'the panel to close');
     expect(ui.frame()).toContain('Options (o): node=n2-worker1  device=/dev/sda');
+    expect(ui.frame()).not.toContain('yes=');
     // The flash grid now has one column: the board this card is for.
     expect(ui.controller.getSnapshot().steps[0]!.cells.map((c) => c.node)).toEqual(['n2-worker1']);
-  });
+
+    // Enter asks for the device's name instead of failing with "add --yes"; a wrong name touches nothing.
+    await ui.press(KEY.enter, 'Everything on /dev/sda');
+    await ui.press('/dev/sdb', '> /dev/sdb▌');
+    await ui.press(KEY.enter, 'you typed "/dev/sdb", not /dev/sda');
+    expect(ui.controller.getSnapshot().run.state).toBe('idle');
+    await ui.press('/dev/sda', '> /dev/sda▌');
+    ui.write(KEY.enter);
+    await waitFor(() => ui!.controller.getSnapshot().run.state === 'done' || ui!.controller.getSnapshot().run.state === 'failed', 'the flash run to end', 60_000);
+    const snap = ui.controller.getSnapshot();
+    expect(snap.run.error).toBeUndefined();
+    expect(snap.run.state).toBe('done');
+    expect(snap.stages.find((x) => x.id === 'flash')!.status).not.toBe('failed');
+    // What the user has now and the next thing to do, in full (wrapped, never cut off).
+    const report = await ui.waitForText('What you have now:');
+    expect(report).toMatch(/n2-worker1: card \/dev\/sda /);
+    expect(report).toContain('Set the boot-select switch next to the SD slot to "MMC"');
+    expect(report).toContain('ignores the card.');
+    expect(ui.controller.getSnapshot().stages.find((x) => x.id === 'flash')!.report!.next[0]).toMatch(/^Set the boot-select switch .* ignores the card\.$/);
+    // The next run asks again: the confirmation was for that run only.
+    await ui.press(KEY.enter, 'Everything on /dev/sda');
+  }, 90_000);
 
   it('the sudo password is typed masked and kept in memory only', async () => {
     const t = tempStateDir();

@@ -24,6 +24,7 @@ import { runGoesOn, StageRuns } from './runs.ts';
 import { SavedClusters } from './saved.ts';
 import { initialSnapshot, SnapshotStore, type DraftField, type ScreenId, type StageView, type StepView, type WizardSnapshot } from './store.ts';
 import { SudoPassword } from './sudo.ts';
+import { bytesText } from '../../util/progress.ts';
 import { firstOpenStage, pinnedHostKeys, stageViews, stepViews } from './views.ts';
 
 export interface WizardOptions {
@@ -171,7 +172,7 @@ export class WizardController {
     if (o.reverify) void this.reverify();
     else if (o.autoRun && this.#snap.run.state === 'idle') {
       const st = this.#snap.stages.find((s) => s.id === this.#snap.currentStage);
-      if (st && (st.status === 'in-progress' || st.status === 'failed')) void this.runStage();
+      if (st && (st.status === 'in-progress' || st.status === 'failed' || st.status === 'cancelled')) void this.runStage();
     }
   }
 
@@ -434,10 +435,48 @@ export class WizardController {
 
   // --- runs ---------------------------------------------------------------------------------------------
 
-  /** Runs one stage (the current one by default); retry is the same call after a failure. */
+  /**
+   * Runs one stage (the current one by default); retry is the same call after a failure. A stage that erases a
+   * card first asks for the device's name to be typed, as the CLI does on a terminal.
+   */
   runStage(id: StageId = this.#snap.currentStage): Promise<void> {
     this.#answers.check(id);
+    const need = this.#session && !this.running ? this.#answers.confirmationNeeded(id) : undefined;
+    if (need) {
+      this.#set({ dialog: { kind: 'confirm-typed', stage: id, ...need, what: this.#describeDevices(need.expect) } });
+      return Promise.resolve();
+    }
     return this.#runs.start(() => this.#session!.engine.select({ only: [id] }), false);
+  }
+
+  /** The answer to "type the device's name": undefined backs out (nothing touched); a wrong name says so. */
+  confirmTyped(typed: string | undefined): Promise<void> {
+    const d = this.#snap.dialog;
+    if (d?.kind !== 'confirm-typed') return Promise.resolve();
+    if (typed === undefined) {
+      this.#set({ dialog: undefined, notice: `Nothing was touched: ${d.expect} was not erased.` });
+      return Promise.resolve();
+    }
+    if (typed.trim() !== d.expect) {
+      this.#set({ dialog: { ...d, mismatch: `you typed "${typed.trim()}", not ${d.expect}: nothing was touched; type the name exactly, or Esc` } });
+      return Promise.resolve();
+    }
+    this.#set({ dialog: undefined });
+    this.#answers.check(d.stage);
+    this.#answers.confirmOnce(d.stage, d.option);
+    return this.#runs.start(() => this.#session!.engine.select({ only: [d.stage] }), false);
+  }
+
+  /** "/dev/sdb (32 GB SD reader, usb)" for each device named, as listed. */
+  #describeDevices(names: string): string {
+    return names
+      .split(',')
+      .map((n) => n.trim())
+      .map((n) => {
+        const d = this.#snap.disks?.list.find((x) => x.path === n);
+        return d ? `${n} (${bytesText(d.sizeBytes)} ${d.model || 'disk'}${d.transport ? `, ${d.transport}` : ''})` : n;
+      })
+      .join(', ');
   }
 
   /** Re-checks every finished stage (cheap probes, in parallel), re-running only what no longer holds. */

@@ -2,9 +2,40 @@
 // checked by the stage as they are typed, like the CLI would, and handed parsed to the engine. Also the list
 // of block devices, for the answer that chooses a card.
 import type { Session } from '../session.ts';
-import type { Stage, StageId } from '../../engine/types.ts';
+import type { Stage, StageId, StageOption } from '../../engine/types.ts';
+import { bytesText } from '../../util/progress.ts';
 import { splitFix } from './errors.ts';
-import type { OptionProblem, SnapshotStore, StepView } from './store.ts';
+import type { OptionProblem, SnapshotStore, StepView, WizardSnapshot } from './store.ts';
+
+export interface OptionChoice {
+  label: string;
+  value: string;
+}
+
+/** The values to choose from for an option with a known set (none: it is typed). Pure: read from the snapshot. */
+export function optionChoices(o: StageOption, s: WizardSnapshot): OptionChoice[] | undefined {
+  const c = o.choices;
+  if (!c) return undefined;
+  if (c === 'yes-no') return [{ label: 'no', value: 'false' }, { label: 'yes', value: 'true' }];
+  if (c === 'nodes') return (s.cluster?.nodes ?? []).map((n) => ({ label: `${n.name}  ${n.address} (${n.role === 'control-plane' ? 'master' : 'worker'})`, value: n.name }));
+  if (c === 'devices') {
+    return (s.disks?.list ?? [])
+      .filter((d) => !d.system)
+      .map((d) => ({ label: `${d.path}  ${bytesText(d.sizeBytes)}  ${d.model || 'disk'} (${d.transport || '?'}${d.removable ? ', removable' : ''}${d.mountpoints.length ? ', mounted' : ''})`, value: d.path }));
+  }
+  return c.map((v) => ({ label: v.endsWith(':') ? `${v}NAME (type the name after it)` : v, value: v }));
+}
+
+/** Options the answers panel shows: a confirmation given by typing (flash's "yes") is asked for at run time instead. */
+export function panelOptions(options: readonly StageOption[]): StageOption[] {
+  return options.filter((o) => !o.confirmsBy);
+}
+
+/** A confirmation the stage still needs before it runs: the option, and the value to type (e.g. the device). */
+export interface TypedConfirmation {
+  option: string;
+  expect: string;
+}
 
 export interface StageAnswersOptions {
   store: SnapshotStore;
@@ -85,6 +116,24 @@ export class StageAnswers {
     if (problem) optionProblems[id] = problem;
     else delete optionProblems[id];
     this.#o.store.set({ optionProblems, steps: id === snap.currentStage && !this.#o.running() ? this.#o.stepViews(id) : snap.steps });
+  }
+
+  /** The typed confirmation a run of this stage needs first, if its answers do not give it already. */
+  confirmationNeeded(id: StageId): TypedConfirmation | undefined {
+    const stage = this.#o.stage(id);
+    if (this.#o.store.snapshot.optionProblems[id]) return undefined;
+    const values = this.values(id);
+    for (const o of stage?.options ?? []) {
+      if (!o.confirmsBy || /^(true|yes|1)$/.test(values[o.name] ?? '')) continue;
+      const expect = values[o.confirmsBy] ?? '';
+      if (expect) return { option: o.name, expect };
+    }
+    return undefined;
+  }
+
+  /** The user typed the confirmation: the next run of the stage has it (answers checked again drop it). */
+  confirmOnce(id: StageId, option: string): void {
+    this.forEngine[id] = { ...(this.forEngine[id] ?? {}), [option]: true };
   }
 
   /** Opens the answers panel of the current stage (when it takes answers and nothing runs). */

@@ -46,21 +46,27 @@ export class StageRuns {
     const { store } = this.#o;
     const s = this.#o.session();
     if (!s || this.#promise) return this.#promise ?? Promise.resolve();
+    const origin = store.snapshot.currentStage;
     let ids: StageId[];
     try {
       ids = pick();
     } catch (e) {
       const err = e as Error & { fix?: string };
       const split = splitFix(err.message);
-      store.set({ run: { state: 'failed', stages: [], reverify, error: split.message, fix: err.fix ?? split.fix } });
+      store.set({ run: { state: 'failed', stages: [], origin, reverify, error: split.message, fix: err.fix ?? split.fix }, notice: undefined });
       return Promise.resolve();
     }
     this.#abort = new AbortController();
     this.#live.clear();
     for (const id of ids) this.#live.set(id, this.#o.stepViews(id).map((v) => ({ ...v, cells: v.cells.map((c) => ({ ...c, status: c.status === 'done' ? 'done' : 'pending', error: undefined, fix: undefined })) })));
     const current = ids.includes(store.snapshot.currentStage) ? store.snapshot.currentStage : ids[0]!;
+    // The log pane follows a board the run works on (flash: the card's board, not the first of the cluster).
+    const boards = (this.#live.get(current) ?? []).flatMap((v) => v.cells.map((c) => c.node)).filter((n): n is string => n !== null);
+    const logHost = boards.includes(store.snapshot.logHost) || boards.length === 0 ? store.snapshot.logHost : boards[0]!;
     store.set({
-      run: { state: 'running', stages: ids, reverify, startedAt: Date.now() },
+      logHost,
+      run: { state: 'running', stages: ids, origin, reverify, startedAt: Date.now() },
+      notice: undefined,
       currentStage: current,
       steps: this.#live.get(current) ?? [],
       commands: undefined,
@@ -83,7 +89,6 @@ export class StageRuns {
       const stages = this.#o.stageViews();
       const snap = store.snapshot;
       store.set({ run: { ...snap.run, state: outcome, endedAt: Date.now(), error: error?.message, fix: error?.fix }, stages, dialog: snap.dialog?.kind === 'confirm-cancel' ? undefined : snap.dialog });
-      if (outcome === 'done' && !reverify && stages.every((v) => v.status === 'done' || v.status === 'unavailable')) store.set({ notice: 'Every available stage is done. Press s for the summary.' });
     })();
     return this.#promise;
   }

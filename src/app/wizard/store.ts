@@ -3,7 +3,7 @@
 import type { FileProblem } from '../../cluster/file.ts';
 import type { ClusterSpec } from '../../cluster/spec.ts';
 import type { Problem } from '../../cluster/validate.ts';
-import type { Action, Check, Progress, StageId, StageOption, StageStatus } from '../../engine/types.ts';
+import type { Action, Check, Progress, StageId, StageOption, StageReport, StageStatus } from '../../engine/types.ts';
 import type { PinnedKey } from '../../engine/state.ts';
 import type { BlockDevice } from '../../ports/disks.ts';
 
@@ -90,17 +90,21 @@ export interface StageView {
   id: StageId;
   title: string;
   summary: string;
-  /** 'unknown': no cluster open yet. */
-  status: StageStatus | 'unknown';
+  /** 'unknown': no cluster open yet; 'cancelled': stopped by the user (the step runs again next time), not failed. */
+  status: StageStatus | 'unknown' | 'cancelled';
   unavailable?: string;
   requires: StageId[];
   /** Answers the stage takes (the CLI's --node, --device, --set NAME=VALUE ...). */
   options: StageOption[];
+  /** What the stage has left the user with so far and what to do next (from its saved outputs). */
+  report?: StageReport;
 }
 
 export interface RunView {
   state: 'idle' | 'running' | 'cancelling' | 'done' | 'failed' | 'cancelled';
   stages: StageId[];
+  /** The stage the run was started from: a run refused before it began shows its error there only. */
+  origin?: StageId;
   reverify: boolean;
   error?: string;
   fix?: string;
@@ -112,6 +116,8 @@ export type Dialog =
   | { kind: 'corrupt'; cluster: string; path: string; reason: string; then: 'resume' | 'new' }
   | { kind: 'confirm-cancel' }
   | { kind: 'sudo-password' }
+  /** Erasing needs the device's name typed (as the CLI asks on a terminal); `what` describes it. */
+  | { kind: 'confirm-typed'; stage: StageId; option: string; expect: string; what: string; mismatch?: string }
   | { kind: 'fresh-started'; copy: string };
 
 export interface CommandsView {

@@ -2,7 +2,8 @@
 import type { Session } from '../session.ts';
 import type { NodeSpec } from '../../cluster/spec.ts';
 import type { PinnedKey } from '../../engine/state.ts';
-import type { Stage, StageId, StepRecord } from '../../engine/types.ts';
+import type { Stage, StageId, StageReport, StepRecord } from '../../engine/types.ts';
+import { findBoard } from '../../boards/index.ts';
 import { STAGE_IDS } from '../../engine/types.ts';
 import { splitFix } from './errors.ts';
 import type { StageView, StepCell, StepView } from './store.ts';
@@ -28,15 +29,37 @@ export function stageViews(defs: readonly Stage[] | undefined, session: Session 
     const unavailable = def ? def.unavailable : defs ? 'this stage is not available yet in this version of boardkube' : undefined;
     let status: StageView['status'] = 'unknown';
     if (unavailable) status = 'unavailable';
-    else if (session) status = session.engine.stageStatus(id);
-    return { id, title: def?.title ?? STAGE_TITLES[id], summary: def?.summary ?? '', status, unavailable, requires: def?.requires ?? [], options: def?.options ?? [] };
+    else if (session) status = cancelledOrStatus(session, id);
+    const report = def && session && !unavailable ? reportOf(def, session) : undefined;
+    return { id, title: def?.title ?? STAGE_TITLES[id], summary: def?.summary ?? '', status, unavailable, requires: def?.requires ?? [], options: def?.options ?? [], ...(report ? { report } : {}) };
   });
+}
+
+/** The stage's report from its saved outputs; none when it has nothing to say yet. */
+function reportOf(stage: Stage, session: Session): StageReport | undefined {
+  const board = findBoard(session.cluster.board);
+  if (!stage.report || !board) return undefined;
+  const records = session.store.steps();
+  try {
+    const r = stage.report({ cluster: session.cluster, board, outputOf: (step, node) => records[`${stage.id}/${step}@${node ?? '-'}`]?.outputs });
+    return r.have.length > 0 ? r : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The engine's status, except that a stage whose only failures are steps the user cancelled reads "cancelled". */
+function cancelledOrStatus(session: Session, id: StageId): StageView['status'] {
+  const status = session.engine.stageStatus(id);
+  if (status !== 'failed') return status;
+  const failed = Object.entries(session.store.steps()).filter(([key, r]) => key.startsWith(`${id}/`) && r.status === 'failed');
+  return failed.length > 0 && failed.every(([, r]) => /: interrupted$/.test(r.error ?? '')) ? 'cancelled' : status;
 }
 
 /** Where to open a cluster: a stage cut off or failed; else the first one not done after the last done. */
 export function firstOpenStage(views: StageView[]): StageId {
   const open = views.filter((v) => v.status !== 'unavailable');
-  const active = open.find((v) => v.status === 'in-progress' || v.status === 'failed');
+  const active = open.find((v) => v.status === 'in-progress' || v.status === 'failed' || v.status === 'cancelled');
   if (active) return active.id;
   let lastDone = -1;
   open.forEach((v, i) => {
