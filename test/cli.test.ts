@@ -71,10 +71,90 @@ describe('boardkube CLI', () => {
     expect(r.stdout).toBe('');
   });
 
-  it('unknown stages and options exit 2 before anything runs', () => {
+  it('unknown stages and options exit 2 before anything runs, in our own words', () => {
     expect(boardkube(['apply', '-f', file, '--stage', 'kubernetes', '--yes', '--lab'], env)).toMatchObject({ code: 2 });
-    expect(boardkube(['plan', '-f', file, '--frobnicate'], env)).toMatchObject({ code: 2 });
+    const frob = boardkube(['plan', '-f', file, '--frobnicate'], env);
+    expect(frob.code).toBe(2);
+    expect(frob.stderr).toMatch(/--frobnicate: is not an option of boardkube/);
+    expect(frob.stderr).not.toMatch(/positional/);
+    expect(boardkube(['plan', '-f', file, '--stag', 'configure'], env).stderr).toMatch(/did you mean --stage\?/);
+    expect(boardkube(['plan', '-f'], env).stderr).toMatch(/-f: needs a value/);
+    expect(boardkube(['statsu'], env).stderr).toMatch(/unknown command "statsu".*did you mean status\?/);
     expect(boardkube(['apply', '-f', file, '--stage', 'ttl', '--yes', '--lab'], env).stderr).toMatch(/not available yet/);
+  });
+
+  it('an unknown --set name exits 2 naming it, the stage\'s options and the closest one; nothing runs', () => {
+    const stateDir = join(dir, 'state-set');
+    const r = boardkube(['apply', '-f', file, '--lab', '--stage', 'readonly', '--set', 'scpoe=view', '--yes', '--state-dir', stateDir]);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--set scpoe: stage readonly has no option "scpoe"/);
+    expect(r.stderr).toMatch(/did you mean scope\?/);
+    expect(r.stderr).toMatch(/account, namespace, scope, token, duration, kubeconfig-out/);
+    expect(r.stdout).not.toMatch(/\[readonly\]/);
+    expect(existsSync(join(stateDir, 'homelab.json'))).toBe(false);
+    // Every stage alike: configure declares first-login only.
+    const c = boardkube(['apply', '-f', file, '--lab', '--stage', 'configure', '--set', 'first-logn=arch-defaults', '--yes', '--state-dir', stateDir]);
+    expect(c.code).toBe(2);
+    expect(c.stderr).toMatch(/stage configure has no option "first-logn".*did you mean first-login\?/);
+    // A name another stage takes says which stage.
+    const other = boardkube(['apply', '-f', file, '--lab', '--stage', 'configure', '--set', 'scope=view', '--yes', '--state-dir', stateDir]);
+    expect(other.code).toBe(2);
+    expect(other.stderr).toMatch(/--set scope: is an option of stage readonly, which this run does not include/);
+  });
+
+  it('--node where the command or the stages run do not take it exits 2', () => {
+    const s = boardkube(['status', '-f', file, '--node', 'n2-worker1'], env);
+    expect(s.code).toBe(2);
+    expect(s.stderr).toMatch(/--node: is not an option of boardkube status \(fix: boardkube status takes: --file, --json, --verify/);
+    const a = boardkube(['apply', '-f', file, '--lab', '--stage', 'configure', '--node', 'n2-worker1', '--yes'], env);
+    expect(a.code).toBe(2);
+    expect(a.stderr).toMatch(/--node: is an option of stage flash, which this run does not include.*add --stage flash/);
+  });
+
+  it('a cluster file with an unknown field or a value of the wrong kind exits 2 saying what was expected', () => {
+    const variant = (name: string, edit: (spec: any) => void) => {
+      const f = join(dir, name);
+      const spec = parse(readFileSync(file, 'utf8'));
+      edit(spec);
+      writeFileSync(f, stringify(spec));
+      return boardkube(['plan', '-f', f, '--lab'], env);
+    };
+    const tz = variant('timezon.yaml', (spec) => {
+      spec.timezon = spec.timezone;
+      delete spec.timezone;
+    });
+    expect(tz.code).toBe(2);
+    expect(tz.stderr).toMatch(/timezon: is not a field of the cluster file \(fix: did you mean timezone\? the fields are: apiVersion, kind, name/);
+    const nested = variant('adress.yaml', (spec) => {
+      spec.nodes[1].adress = spec.nodes[1].address;
+      delete spec.nodes[1].address;
+    });
+    expect(nested.code).toBe(2);
+    expect(nested.stderr).toMatch(/nodes\[1\]\.adress: is not a field of each entry of nodes \(fix: did you mean address\?/);
+    const five = variant('nodes5.yaml', (spec) => (spec.nodes = 5));
+    expect(five.code).toBe(2);
+    expect(five.stderr).toMatch(/nodes: must be a list, got the number 5/);
+    const version = join(dir, 'version.yaml');
+    writeFileSync(version, readFileSync(file, 'utf8').replace(/^kubernetesVersion: .*$/m, 'kubernetesVersion: 1.37'));
+    const v = boardkube(['plan', '-f', version, '--lab'], env);
+    expect(v.code).toBe(2);
+    expect(v.stderr).toMatch(/kubernetesVersion: must be a string, got the number 1\.37 \(fix: a string was expected: quote it, e\.g\. kubernetesVersion: "1\.37"/);
+  });
+
+  it('--lab-fault with an unknown board or fault exits 2 listing the known ones', () => {
+    const stateDir = join(dir, 'state-badfault');
+    const base = ['apply', '-f', file, '--lab', '--stage', 'configure', '--yes', '--state-dir', stateDir];
+    const board = boardkube([...base, '--lab-fault', 'nosuchboard:slow']);
+    expect(board.code).toBe(2);
+    expect(board.stderr).toMatch(/--lab-fault nosuchboard:slow: "nosuchboard" is not a board of the practice lab \(fix: known: n2-master, n2-worker1, n2-worker2, n2-worker3, n2-worker4/);
+    const fault = boardkube([...base, '--lab-fault', 'n2-worker1:slw']);
+    expect(fault.code).toBe(2);
+    expect(fault.stderr).toMatch(/"slw" is not a board fault \(fix: did you mean slow\? known: unreachable, wrong-password/);
+    const card = boardkube([...base, '--lab-fault', '/dev/sdz:card-pulled-out']);
+    expect(card.code).toBe(2);
+    expect(card.stderr).toMatch(/"\/dev\/sdz" is not a card reader of the practice lab/);
+    expect(boardkube(['apply', '-f', file, '--stage', 'configure', '--yes', '--lab-fault', 'n2-worker1:slow'], env).stderr).toMatch(/--lab-fault: works only in the practice lab/);
+    expect(existsSync(join(stateDir, 'homelab.json'))).toBe(false);
   });
 
   it('plan and status leave no progress behind, and status says where it will be kept', () => {

@@ -10,16 +10,17 @@ import { MemorySecrets, redact } from '../src/engine/secrets.ts';
 import { CorruptStateError, SCHEMA_VERSION, StateStore } from '../src/engine/state.ts';
 import { InputError, type EngineEvent, type Ports, type Stage, type Step } from '../src/engine/types.ts';
 import { makePorts } from '../src/app/ports.ts';
+import type { Answer } from '../src/engine/options.ts';
 
 process.env.BOARDKUBE_LAB_SPEED = '0';
 
-function setup(stages: Stage[], opts: { parallel?: number; stateDir?: string } = {}) {
+function setup(stages: Stage[], opts: { parallel?: number; stateDir?: string; answers?: Answer[]; options?: Partial<Record<Stage['id'], Record<string, unknown>>> } = {}) {
   const stateDir = opts.stateDir ?? mkdtempSync(join(tmpdir(), 'bk-engine-'));
   const cluster = defaultCluster('/nonexistent');
   const store = StateStore.open(stateDir, cluster.name, { mode: 'lab' });
   const secrets = new MemorySecrets();
   const ports: Ports = makePorts({ cluster, store, secrets, lab: true, stateDir });
-  const engine = new Engine({ cluster, stages, store, ports, secrets, parallel: opts.parallel });
+  const engine = new Engine({ cluster, stages, store, ports, secrets, parallel: opts.parallel, answers: opts.answers, options: opts.options });
   const events: EngineEvent[] = [];
   engine.on((e) => events.push(e));
   return { engine, store, events, stateDir, cluster };
@@ -53,6 +54,27 @@ function stage(id: Stage['id'], steps: Step[], requires: Stage['id'][] = []): St
 }
 
 describe('engine', () => {
+  it('hands each answer to the selected stages that declare it, and refuses a name none takes, for every stage alike', () => {
+    const seen: Record<string, unknown>[] = [];
+    const withOptions = (id: Stage['id'], names: string[]): Stage => ({
+      ...stage(id, []),
+      options: names.map((name) => ({ name, description: name })),
+      parseOptions: (raw) => (seen.push(raw), raw),
+    });
+    const stages = [withOptions('configure', ['first-login']), withOptions('readonly', ['scope', 'account'])];
+    const ok = setup(stages, { answers: [{ name: 'scope', value: 'view', flag: '--set scope' }, { name: 'yes', value: true, flag: '--yes', quiet: true }] });
+    ok.engine.prepare(['configure', 'readonly']);
+    expect(seen).toEqual([{}, { scope: 'view' }]);
+    const typo = setup(stages, { answers: [{ name: 'scpoe', value: 'view', flag: '--set scpoe' }] });
+    expect(() => typo.engine.prepare(['readonly'])).toThrow(/--set scpoe: stage readonly has no option "scpoe" \(fix: did you mean scope\? stage readonly takes: scope, account\)/);
+    expect(() => typo.engine.prepare(['configure', 'readonly'])).toThrow(/no stage of this run \(configure, readonly\) has an option "scpoe".*did you mean scope\?/);
+    const elsewhere = setup(stages, { answers: [{ name: 'scope', value: 'view', flag: '--set scope' }] });
+    expect(() => elsewhere.engine.prepare(['configure'])).toThrow(/is an option of stage readonly, which this run does not include/);
+    // Answers handed to one stage directly (the wizard) are checked by name too.
+    const direct = setup(stages, { options: { configure: { 'first-logn': 'arch-defaults' } } });
+    expect(() => direct.engine.prepare(['configure'])).toThrow(/stage configure has no option "first-logn".*did you mean first-login\?/);
+  });
+
   it('runs stages and steps in order, per-node steps on every node', async () => {
     const calls: string[] = [];
     const { engine } = setup([stage('configure', [recordingStep('a', calls), recordingStep('b', calls, { perNode: true })]), stage('readonly', [recordingStep('c', calls)], ['configure'])]);

@@ -45,6 +45,14 @@ describe('cluster file validation', () => {
     ['missing key file', (c) => (c.ssh.keyPath = join(dir, 'nope')), 'ssh.keyPath', /does not exist/],
     ['address outside LAN', (c) => (c.nodes[4].address = '10.0.0.5'), 'nodes[4].address', /outside the LAN/],
     ['wrong apiVersion', (c) => (c.apiVersion = 'v1'), 'apiVersion', /must be boardkube.dev\/v1alpha1/],
+    ['an unknown top-level field', (c) => (c.timezon = 'UTC'), 'timezon', /is not a field of the cluster file/],
+    ['an unknown field in a mapping', (c) => (c.ssh.keypath = '~/.ssh/k'), 'ssh.keypath', /is not a field of ssh/],
+    ['an unknown field in a node', (c) => (c.nodes[2].rol = 'worker'), 'nodes[2].rol', /is not a field of each entry of nodes/],
+    ['nodes that are not a list', (c) => (c.nodes = 5), 'nodes', /must be a list, got the number 5/],
+    ['a version written as a number', (c) => (c.kubernetesVersion = 1.37), 'kubernetesVersion', /must be a string, got the number 1\.37/],
+    ['network that is not a mapping', (c) => (c.network = ['a']), 'network', /must be a mapping/],
+    ['dns that is not a list', (c) => (c.network.dns = '192.168.1.1'), 'network.dns', /must be a list/],
+    ['a port that is not a number', (c) => (c.ssh.port = 'twenty-two'), 'ssh.port', /must be a number/],
   ];
   for (const [name, mutate, field, message] of cases) {
     it(`refuses ${name}, naming ${field} and a fix`, () => {
@@ -55,6 +63,19 @@ describe('cluster file validation', () => {
       expect(p!.fix.length).toBeGreaterThan(5);
     });
   }
+
+  it('names the closest field, lists the known ones, and says a wrong kind once', () => {
+    const tz = problemsOf((c: any) => (c.timezon = 'UTC')).find((p) => p.field === 'timezon')!;
+    expect(tz.fix).toMatch(/^did you mean timezone\? the fields are: apiVersion, kind, name, board, kubernetesVersion, network, ssh, timezone, nodes$/);
+    expect(problemsOf((c: any) => (c.kubernetesVersion = 1.37)).find((p) => p.field === 'kubernetesVersion')!.fix).toMatch(/quote it, e\.g\. kubernetesVersion: "1\.37"/);
+    // One problem for nodes: 5, not also "needs at least one node".
+    expect(problemsOf((c: any) => (c.nodes = 5)).filter((p) => p.field === 'nodes')).toHaveLength(1);
+    expect(problemsOf((c: any) => (c.network = 'x')).map((p) => p.field)).toEqual(['network']);
+  });
+
+  it('every field of the default cluster is a known field (init writes no field the validator refuses)', () => {
+    expect(validateCluster(JSON.parse(JSON.stringify(good()))).problems).toEqual([]);
+  });
 
   it('refuses an unreadable key file', () => {
     if (process.getuid?.() === 0) {

@@ -7,7 +7,7 @@
 // - modules and sysctls after the reboot, so modprobe loads the new kernel's modules.
 import type { Stage } from '../../src/engine/types.ts';
 import { connectStep } from './connect.ts';
-import { checkFirstLoginOption, firstLoginStep } from './first-login.ts';
+import { ARCH_DEFAULTS, checkFirstLoginOption, FIRST_LOGIN_OPTION, firstLoginStep } from './first-login.ts';
 import { identityStep } from './identity.ts';
 import { kernelSettingsStep } from './kernel-settings.ts';
 import { kernelStep } from './kernel.ts';
@@ -22,7 +22,7 @@ export const configureStage: Stage = {
   title: 'Configure the boards',
   summary: 'Reach every board over SSH and prepare it for Kubernetes: keys, upgrade, mainline kernel, names, time, swap, modules.',
   requires: [],
-  // first-login is taken from --set only (not a wizard answer yet): other --set names pass through untouched.
+  options: [{ name: FIRST_LOGIN_OPTION, description: `${ARCH_DEFAULTS}: log in once as alarm/alarm (boards flashed by hand) and install your key; empty: your key is on the card already` }],
   parseOptions(raw) {
     checkFirstLoginOption(raw);
     return raw;

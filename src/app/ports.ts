@@ -14,7 +14,8 @@ import { expandHome } from '../util/paths.ts';
 import { ClusterError, type ClusterPort } from '../ports/cluster.ts';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { LAB_CARD_FAULTS, LabCards, type LabCardFault } from '../lab/cards.ts';
+import { LabCards } from '../lab/cards.ts';
+import { applyLabFaults, parseLabCards, parseLabFaults } from '../lab/faults.ts';
 import { LabCluster } from '../lab/cluster.ts';
 import { LabHost } from '../lab/host.ts';
 // The lab's command simulators register themselves on import.
@@ -31,6 +32,8 @@ export interface PortsOptions {
   kubeconfig?: string;
   stateDir: string;
   labFaults?: string[];
+  /** Lab card controls: "insert:DEV" puts an ejected card back. */
+  labCards?: string[];
   onHostKeyPinned?: (node: string, key: HostKeyInfo) => void;
   log?: RunLog;
 }
@@ -70,14 +73,13 @@ function labLocal(stateDir: string, cluster: string): Local {
 function labPorts(o: PortsOptions): Ports {
   const board = findBoard(o.cluster.board)!;
   const world = LabWorld.open(o.cluster, board, o.store);
-  const cards = new LabCards({ world });
-  for (const spec of o.labFaults ?? []) {
-    const [target = '', fault = ''] = spec.split(':');
-    // Card faults name a card reader's device (or "cards" for every card); the others name a board.
-    if (Object.hasOwn(LAB_CARD_FAULTS, fault)) cards.setFault(fault as LabCardFault, true, target === 'cards' ? undefined : target);
-    else if (fault === 'none') world.clearFaults(target);
-    else world.setFault(target, fault, true);
-  }
+  const cards = new LabCards({ world, readers: o.cluster.nodes.length });
+  const names = { nodes: o.cluster.nodes.map((n) => n.name), devices: cards.devices() };
+  // Checked by name before any is applied: an unknown board or fault is bad input, and nothing is switched.
+  const faults = parseLabFaults(o.labFaults ?? [], names);
+  const inserts = parseLabCards(o.labCards ?? [], names);
+  applyLabFaults(world, cards, faults);
+  for (const device of inserts) cards.insert(device);
   const keys = pinnedHostKeys(o.store, o.onHostKeyPinned);
   const hosts = cachedHosts((node) => new LabHost(world.board(node.name), world, keys, o.cluster.ssh.user));
   let labCluster: ClusterPort | undefined;

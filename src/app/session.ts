@@ -5,6 +5,7 @@ import { STAGES } from '../../flows/index.ts';
 import type { ClusterSpec } from '../cluster/spec.ts';
 import { Engine } from '../engine/engine.ts';
 import { RunLog } from '../engine/runlog.ts';
+import type { Answer } from '../engine/options.ts';
 import { MemorySecrets } from '../engine/secrets.ts';
 import { StateStore } from '../engine/state.ts';
 import { InputError, type Ports, type Secrets, type StageId } from '../engine/types.ts';
@@ -20,9 +21,13 @@ export interface SessionOptions {
   kubeconfig?: string;
   parallel?: number;
   options?: Partial<Record<StageId, Record<string, unknown>>>;
+  /** Answers for the whole run (CLI --set, --node, ...), routed by the engine to the stages that declare them. */
+  answers?: readonly Answer[];
   secrets?: Secrets;
   /** Lab faults to switch on: "node:fault". */
   labFaults?: string[];
+  /** Lab card controls: "insert:DEV" puts an ejected card back. */
+  labCards?: string[];
   onHostKeyPinned?: (node: string, key: HostKeyInfo) => void;
   /** Keep a run log (off for read-only commands such as status). */
   log?: boolean;
@@ -58,7 +63,7 @@ export function openSession(o: SessionOptions): Session {
   }
   const secrets = o.secrets ?? new MemorySecrets();
   const log = o.log === false ? undefined : new RunLog(o.stateDir, o.cluster.name, secrets);
-  const ports = makePorts({ cluster: o.cluster, store, secrets, lab: o.lab, kubeconfig: o.kubeconfig, stateDir: o.stateDir, labFaults: o.labFaults, onHostKeyPinned: o.onHostKeyPinned, log });
+  const ports = makePorts({ cluster: o.cluster, store, secrets, lab: o.lab, kubeconfig: o.kubeconfig, stateDir: o.stateDir, labFaults: o.labFaults, labCards: o.labCards, onHostKeyPinned: o.onHostKeyPinned, log });
   const engine = new Engine({
     cluster: o.cluster,
     stages: STAGES,
@@ -68,6 +73,7 @@ export function openSession(o: SessionOptions): Session {
     log,
     parallel: o.parallel,
     options: o.options,
+    answers: o.answers,
     // An existing cluster (--kubeconfig) or the practice lab's simulated one stands in for the control-plane
     // stage, so the add-on stages can run on it.
     assumeDone: o.kubeconfig || o.lab ? ['control-plane'] : [],

@@ -1,6 +1,7 @@
 // Command-line parsing: one table of options, shared by every command, so --help and the parser agree.
 import { parseArgs } from 'node:util';
 import { InputError } from '../engine/types.ts';
+import { closest, knownNames } from '../util/names.ts';
 
 export const COMMANDS = ['wizard', 'init', 'plan', 'apply', 'status', 'reset', 'runbook', 'workshop'] as const;
 export type Command = (typeof COMMANDS)[number];
@@ -13,6 +14,7 @@ const OPTIONS = {
   yes: { type: 'boolean', short: 'y' },
   lab: { type: 'boolean' },
   'lab-fault': { type: 'string', multiple: true },
+  'lab-card': { type: 'string', multiple: true },
   'state-dir': { type: 'string' },
   parallel: { type: 'string' },
   verify: { type: 'boolean' },
@@ -44,6 +46,8 @@ export interface Parsed {
   yes: boolean;
   lab: boolean;
   labFaults: string[];
+  /** Lab card controls: insert:DEV. */
+  labCards: string[];
   stateDir?: string;
   parallel?: number;
   verify: boolean;
@@ -71,17 +75,79 @@ export interface Parsed {
   version: boolean;
 }
 
-export function parseCommandLine(argv: string[]): Parsed {
-  let parsed;
-  try {
-    parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
-  } catch (e) {
-    throw new InputError('arguments', (e as Error).message.replace(/^TypeError \[[A-Z_]+\]: /, ''), 'see `boardkube --help`');
+/** The options each command takes: any other is refused, so nothing given is silently ignored. */
+const COMMON = ['help', 'version'] as const;
+const STAGE_ANSWERS = ['node', 'device', 'image', 'set'] as const;
+export const COMMAND_OPTIONS: Record<Command, ReadonlyArray<keyof typeof OPTIONS>> = {
+  wizard: ['file', 'lab', 'lab-fault', 'state-dir', 'parallel', ...COMMON],
+  init: ['file', 'force', ...COMMON],
+  plan: ['file', 'stage', 'skip', 'json', 'lab', 'state-dir', 'kubeconfig', ...STAGE_ANSWERS, ...COMMON],
+  apply: ['file', 'stage', 'skip', 'yes', 'lab', 'lab-fault', 'lab-card', 'state-dir', 'parallel', 'kubeconfig', ...STAGE_ANSWERS, 'sudo-password-file', 'password-file', ...COMMON],
+  status: ['file', 'json', 'verify', 'lab', 'state-dir', 'parallel', 'kubeconfig', 'sudo-password-file', 'password-file', ...COMMON],
+  reset: ['file', 'stage', 'lab', 'state-dir', 'forget-host-key', ...COMMON],
+};
+
+const flagName = (name: string) => (name.length === 1 ? `-${name}` : `--${name}`);
+const longName = (name: string) => Object.entries(OPTIONS).find(([, o]) => 'short' in o && o.short === name)?.[0] ?? name;
+
+/**
+ * Parses argv with our own words for every mistake (node's parser speaks of "positional arguments"): an unknown
+ * option, one the command does not take, a value missing, or a value given to a switch.
+ */
+function tokenize(argv: string[]) {
+  const { tokens } = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: false, tokens: true });
+  const positionals: string[] = [];
+  const values: Record<string, string | boolean | string[]> = {};
+  const used: string[] = [];
+  const known = Object.keys(OPTIONS);
+  for (let i = 0; i < tokens.length; i++) {
+    const t = tokens[i]!;
+    if (t.kind === 'positional') {
+      positionals.push(t.value);
+      continue;
+    }
+    if (t.kind === 'option-terminator') continue;
+    const name = longName(t.name);
+    const spec = (OPTIONS as Record<string, { type: string; multiple?: boolean }>)[name];
+    if (!spec) {
+      const guess = closest(t.name, known);
+      throw new InputError(t.rawName, 'is not an option of boardkube', `${guess ? `did you mean --${guess}? ` : ''}see \`boardkube --help\` for every option`);
+    }
+    used.push(name);
+    if (spec.type === 'boolean') {
+      if (t.inlineValue) throw new InputError(t.rawName, `is a switch and takes no value (got "${t.value}")`, `write just ${t.rawName}`);
+      values[name] = true;
+      continue;
+    }
+    let value = t.value;
+    // parseArgs (not strict) leaves a value that starts with "-" as the next token: that is a missing value.
+    if (value === undefined) throw new InputError(t.rawName, 'needs a value', `write ${flagName(name)} VALUE (see \`boardkube --help\`)`);
+    if (spec.multiple) values[name] = [...((values[name] as string[] | undefined) ?? []), value];
+    else {
+      if (values[name] !== undefined && values[name] !== value) throw new InputError(t.rawName, `is given twice ("${values[name]}" and "${value}")`, 'give it once');
+      values[name] = value;
+    }
   }
-  const { values: v, positionals } = parsed;
+  return { positionals, values, used };
+}
+
+export function parseCommandLine(argv: string[]): Parsed {
+  const { positionals, values, used } = tokenize(argv);
+  const v = values as {
+    [K in keyof typeof OPTIONS]?: (typeof OPTIONS)[K]['type'] extends 'boolean' ? boolean : (typeof OPTIONS)[K] extends { multiple: true } ? string[] : string;
+  };
   const name = positionals[0] ?? 'wizard';
-  if (!(COMMANDS as readonly string[]).includes(name)) throw new InputError('command', `unknown command "${name}"`, `use one of: ${COMMANDS.filter((c) => c !== 'wizard').join(', ')} (or none for the wizard)`);
+  if (!(COMMANDS as readonly string[]).includes(name)) {
+    const commands = COMMANDS.filter((c) => c !== 'wizard');
+    throw new InputError('command', `unknown command "${name}"`, `${knownNames(name, commands, 'use one of')} (or none for the wizard)`);
+  }
   if (positionals.length > 1) throw new InputError('arguments', `unexpected "${positionals[1]}"`, 'see `boardkube --help`');
+  const takes = COMMAND_OPTIONS[name as Command];
+  for (const opt of used) {
+    if (takes.includes(opt as keyof typeof OPTIONS)) continue;
+    const label = name === 'wizard' ? 'the wizard' : `boardkube ${name}`;
+    throw new InputError(`--${opt}`, `is not an option of ${label}`, `${label} takes: ${takes.filter((o) => !(COMMON as readonly string[]).includes(o)).map((o) => `--${o}`).join(', ')}`);
+  }
   let parallel: number | undefined;
   if (v.parallel !== undefined) {
     parallel = Number(v.parallel);
@@ -104,8 +170,8 @@ export function parseCommandLine(argv: string[]): Parsed {
     if (!m) throw new InputError('--password-file', `"${kv}" is not WHO=FILE with WHO sudo, alarm or root`, 'e.g. --password-file root=./root.pw (the file mode 0600)');
     passwordFiles[m[1]!] = m[2]!;
   }
-  for (const f of v['lab-fault'] ?? []) {
-    if (!/^[^:]+:[a-z-]+$/.test(f)) throw new InputError('--lab-fault', `"${f}" is not NODE:FAULT`, 'e.g. --lab-fault n2-worker2:unreachable');
+  for (const opt of ['lab-fault', 'lab-card'] as const) {
+    if (v[opt]?.length && !v.lab) throw new InputError(`--${opt}`, 'works only in the practice lab', `add --lab, or leave --${opt} out`);
   }
   return {
     command: name as Command,
@@ -116,6 +182,7 @@ export function parseCommandLine(argv: string[]): Parsed {
     yes: v.yes ?? false,
     lab: v.lab ?? false,
     labFaults: v['lab-fault'] ?? [],
+    labCards: v['lab-card'] ?? [],
     stateDir: v['state-dir'],
     parallel,
     verify: v.verify ?? false,
@@ -177,7 +244,8 @@ Options:
                            swap-on, port-in-use, cgroup-v1, cgroup-driver-mismatch, expired-token,
                            api-unreachable;
                            cards:card-pulled-out, cards:checksum-mismatch; NODE:none clears
-                           (faults are saved with the lab's progress until cleared)
+                           (faults are saved with the lab's progress until cleared); cards:none, DEV:none
+  --lab-card insert:DEV    put an ejected (or pulled-out) lab card back into its reader, to flash it again
   --kubeconfig PATH        an existing cluster for the add-on stages (ttl ... readonly)
   --node NAME              flash: the node whose card is in the reader; reset --boards: only this board
                            (repeatable)

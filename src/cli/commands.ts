@@ -5,9 +5,12 @@ import { openSession, type Session } from '../app/session.ts';
 import { loadClusterFile, writeClusterFile } from '../cluster/file.ts';
 import { defaultCluster, type ClusterSpec } from '../cluster/spec.ts';
 import { lockCluster, lockHolder, describeHolder, type ClusterLock } from '../engine/lock.ts';
+import type { Answer } from '../engine/options.ts';
 import { MemorySecrets } from '../engine/secrets.ts';
 import { InputError, STAGE_IDS, type EngineEvent, type StageId } from '../engine/types.ts';
 import { DEFAULT_USER_PASSWORD_SECRET, ROOT_PASSWORD_SECRET } from '../../flows/configure/first-login.ts';
+import { labCardDevices } from '../lab/cards.ts';
+import { parseLabCards, parseLabFaults } from '../lab/faults.ts';
 import type { Parsed } from './args.ts';
 import { progressText } from '../util/progress.ts';
 import { EXIT } from './exit.ts';
@@ -30,12 +33,15 @@ function clusterFor(p: Parsed): ClusterSpec {
   return loadClusterFile(requireFile(p), { checkKeyFile: !p.lab });
 }
 
-/** Stage options from the command line: flash flags, --set, the state dir for files a stage writes. */
-function stageOptions(p: Parsed, stateDir: string): Partial<Record<StageId, Record<string, unknown>>> {
-  const options: Partial<Record<StageId, Record<string, unknown>>> = {};
-  for (const id of STAGE_IDS) options[id] = { ...p.set, stateDir, yes: p.yes };
-  options.flash = { ...options.flash, ...(p.nodes.length ? { node: p.nodes } : {}), ...(p.device ? { device: p.device } : {}), ...(p.image ? { image: p.image } : {}) };
-  return options;
+/** Stage answers from the command line: --set and the flash flags; the engine hands each to the stages that take it. */
+function answers(p: Parsed): Answer[] {
+  const out: Answer[] = Object.entries(p.set).map(([name, value]) => ({ name, value, flag: `--set ${name}` }));
+  if (p.nodes.length) out.push({ name: 'node', value: p.nodes, flag: '--node' });
+  if (p.device) out.push({ name: 'device', value: p.device, flag: '--device' });
+  if (p.image) out.push({ name: 'image', value: p.image, flag: '--image' });
+  // --yes also confirms apply itself: no stage needs to take it.
+  if (p.yes) out.push({ name: 'yes', value: true, flag: '--yes', quiet: true });
+  return out;
 }
 
 function readSecretFile(option: string, path: string): string {
@@ -54,6 +60,11 @@ const SECRET_OF: Record<string, string> = { sudo: 'sudo-password', alarm: DEFAUL
 
 function open(p: Parsed, stateDir: string, mode: 'run' | 'look'): Session {
   const cluster = clusterFor(p);
+  // The lab's controls are checked by name before any progress is opened (the session checks them again
+  // against the lab as saved).
+  const names = { nodes: cluster.nodes.map((n) => n.name), devices: labCardDevices(cluster.nodes.length) };
+  parseLabFaults(p.labFaults, names);
+  parseLabCards(p.labCards, names);
   const secrets = new MemorySecrets();
   for (const [who, file] of Object.entries(p.passwordFiles)) secrets.set(SECRET_OF[who]!, readSecretFile(`--password-file ${who}`, file));
   if (p.sudoPasswordFile) secrets.set('sudo-password', readSecretFile('--sudo-password-file', p.sudoPasswordFile));
@@ -65,9 +76,10 @@ function open(p: Parsed, stateDir: string, mode: 'run' | 'look'): Session {
     lab: p.lab,
     kubeconfig: p.kubeconfig ? resolve(p.kubeconfig) : undefined,
     parallel: p.parallel,
-    options: stageOptions(p, stateDir),
+    answers: answers(p),
     secrets,
     labFaults: p.labFaults,
+    labCards: p.labCards,
     log: mode === 'run',
     readOnly: mode === 'look',
     onHostKeyPinned: (node, key) => err(`${node}: host key ${key.type} ${key.fingerprint} seen for the first time, pinned`),
@@ -174,6 +186,16 @@ async function confirmDevice(p: Parsed): Promise<void> {
   p.yes = true;
 }
 
+/** Bad input (an unknown option, a bad value, a stage that cannot run) is found on a look that leaves nothing behind. */
+async function checkRun(p: Parsed, stateDir: string): Promise<void> {
+  const look = open(p, stateDir, 'look');
+  try {
+    look.engine.prepare(look.engine.select({ only: p.stages, skip: p.skip }));
+  } finally {
+    await look.close();
+  }
+}
+
 export async function cmdApply(p: Parsed, stateDir: string): Promise<number> {
   await confirmDevice(p);
   const controller = new AbortController();
@@ -190,6 +212,7 @@ export async function cmdApply(p: Parsed, stateDir: string): Promise<number> {
   let s: Session | undefined;
   try {
     held = await lock(p, stateDir, controller.signal);
+    await checkRun(p, stateDir);
     s = open(p, stateDir, 'run');
     const stages = s.engine.select({ only: p.stages, skip: p.skip });
     s.engine.prepare(stages);

@@ -65,6 +65,41 @@ export interface ClusterSpec {
   kubernetes?: KubernetesSettings;
 }
 
+/** What a field of the cluster file holds; nested mappings and lists of mappings name their own fields. */
+export type FieldKind = 'string' | 'number' | 'boolean' | 'string-list' | { map: FieldTree } | { list: FieldTree };
+export type FieldTree = Record<string, FieldKind>;
+
+/** The field tree of a type: TypeScript insists that every field of ClusterSpec (and no other) is listed below. */
+type Fields<T> = {
+  [K in keyof T]-?: NonNullable<T[K]> extends string
+    ? 'string'
+    : NonNullable<T[K]> extends number
+      ? 'number'
+      : NonNullable<T[K]> extends boolean
+        ? 'boolean'
+        : NonNullable<T[K]> extends string[]
+          ? 'string-list'
+          : NonNullable<T[K]> extends Array<infer E>
+            ? { list: Fields<E> }
+            : { map: Fields<NonNullable<T[K]>> };
+};
+
+/**
+ * Every field a cluster file may hold. Any other name (a typo such as `timezon:`) is an error, never ignored.
+ * A new field: add it to ClusterSpec above and here (the compiler asks for it), then check its value in validate.ts.
+ */
+export const CLUSTER_FIELDS: Fields<ClusterSpec> = {
+  apiVersion: 'string',
+  kind: 'string',
+  name: 'string',
+  board: 'string',
+  kubernetesVersion: 'string',
+  network: { map: { lan: 'string', gateway: 'string', dns: 'string-list', podSubnet: 'string', serviceSubnet: 'string' } },
+  ssh: { map: { user: 'string', keyPath: 'string', port: 'number' } },
+  timezone: 'string',
+  nodes: { list: { name: 'string', role: 'string', address: 'string' } },
+};
+
 export function controlPlaneNode(spec: ClusterSpec): NodeSpec {
   const node = spec.nodes.find((n) => n.role === 'control-plane');
   if (!node) throw new Error('the cluster file has no control-plane node');

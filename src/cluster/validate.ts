@@ -4,7 +4,8 @@ import { accessSync, constants, statSync } from 'node:fs';
 import { BOARDS, findBoard } from '../boards/index.ts';
 import { findRelease, supportedVersionsText } from '../catalog/versions.ts';
 import { cidrContains, cidrsOverlap, parseCidr, parseIPv4, isHostname } from './net.ts';
-import { API_VERSION, KIND, type ClusterSpec, type NodeSpec } from './spec.ts';
+import { API_VERSION, CLUSTER_FIELDS, KIND, type ClusterSpec, type FieldKind, type FieldTree, type NodeSpec } from './spec.ts';
+import { closest } from '../util/names.ts';
 import { expandHome } from '../util/paths.ts';
 import { validateKubeadmOverrides, validateKubernetes } from './validate-kubernetes.ts';
 
@@ -36,17 +37,86 @@ export interface ValidateOptions {
 type Obj = Record<string, unknown>;
 const isObj = (v: unknown): v is Obj => typeof v === 'object' && v !== null && !Array.isArray(v);
 
+const describe = (v: unknown): string =>
+  Array.isArray(v) ? 'a list' : isObj(v) ? 'a mapping' : typeof v === 'string' ? `the text ${JSON.stringify(v)}` : `the ${typeof v} ${String(v)}`;
+
+/**
+ * Names that are not fields and values of the wrong kind, anywhere in the file (CLUSTER_FIELDS says what is
+ * where). Returns the fields it complained about, so the checks of values that follow do not repeat it.
+ */
+function checkShape(raw: Obj, fields: FieldTree, at: string, add: (field: string, message: string, fix: string) => void, bad: string[]): void {
+  const known = Object.keys(fields);
+  const fieldPath = (k: string) => (at ? `${at}.${k}` : k);
+  for (const [key, value] of Object.entries(raw)) {
+    const kind = fields[key];
+    const field = fieldPath(key);
+    if (!kind) {
+      const guess = closest(key, known);
+      const of = !at ? '' : /\[\d+\]$/.test(at) ? ` of each entry of ${at.replace(/\[\d+\]$/, '')}` : ` of ${at}`;
+      add(field, `is not a field${of || ' of the cluster file'}`, `${guess ? `did you mean ${guess}? ` : ''}the fields${of} are: ${known.join(', ')}`);
+      bad.push(field);
+      continue;
+    }
+    // An empty value (`timezone:`) is missing: the value checks say what to write.
+    if (value === null || value === undefined) continue;
+    const wrong = checkKind(value, kind, field, add, bad);
+    if (wrong) {
+      add(field, wrong.message, wrong.fix);
+      bad.push(field);
+    }
+  }
+}
+
+function checkKind(value: unknown, kind: FieldKind, field: string, add: (field: string, message: string, fix: string) => void, bad: string[]): { message: string; fix: string } | undefined {
+  const key = field.replace(/^.*[.\]]/, '');
+  if (kind === 'string') {
+    if (typeof value === 'string') return undefined;
+    if (typeof value === 'number' || typeof value === 'boolean') return { message: `must be a string, got ${describe(value)}`, fix: `a string was expected: quote it, e.g. ${key}: "${String(value)}" (without quotes YAML reads a number)` };
+    return { message: `must be a string, not ${describe(value)}`, fix: `write one value: ${key}: VALUE` };
+  }
+  if (kind === 'number') {
+    if (typeof value === 'number' || (typeof value === 'string' && /^\d+$/.test(value.trim()))) return undefined;
+    return { message: `must be a number, got ${describe(value)}`, fix: `write a number without quotes, e.g. ${key}: 22` };
+  }
+  if (kind === 'boolean') return typeof value === 'boolean' ? undefined : { message: `must be true or false, got ${describe(value)}`, fix: `write ${key}: true or ${key}: false` };
+  if (kind === 'string-list') {
+    if (!Array.isArray(value)) return { message: `must be a list, got ${describe(value)}`, fix: `write it as a list, e.g. ${key}: [${typeof value === 'string' || typeof value === 'number' ? String(value) : 'VALUE'}]` };
+    value.forEach((v, i) => {
+      if (typeof v !== 'string') {
+        add(`${field}[${i}]`, `must be a string, got ${describe(v)}`, 'write each entry as text (quote it if needed)');
+        bad.push(`${field}[${i}]`);
+      }
+    });
+    return undefined;
+  }
+  if ('map' in kind) {
+    if (!isObj(value)) return { message: `must be a mapping (fields indented below ${key}:), got ${describe(value)}`, fix: `write the fields below it: ${Object.keys(kind.map).join(', ')}` };
+    checkShape(value, kind.map, field, add, bad);
+    return undefined;
+  }
+  if (!Array.isArray(value)) return { message: `must be a list, got ${describe(value)}`, fix: `list the entries, one "- {${Object.keys(kind.list).join(', ')}}" per line` };
+  value.forEach((v, i) => {
+    if (isObj(v)) checkShape(v, kind.list, `${field}[${i}]`, add, bad);
+  });
+  return undefined;
+}
+
 /**
  * Checks an untrusted value (parsed YAML) and returns either the typed spec or the list of problems.
  * Hand-written rather than a schema library so that each message can name its fix.
  */
 export function validateCluster(raw: unknown, opts: ValidateOptions = {}): { spec?: ClusterSpec; problems: Problem[] } {
   const problems: Problem[] = [];
-  const add = (field: string, message: string, fix: string) => problems.push({ field, message, fix });
+  const bad: string[] = [];
+  const reported = (field: string) => bad.some((b) => field === b || field.startsWith(`${b}.`) || field.startsWith(`${b}[`));
+  const add = (field: string, message: string, fix: string) => {
+    if (!reported(field)) problems.push({ field, message, fix });
+  };
   if (!isObj(raw)) {
     add('(file)', 'is not a YAML mapping', 'start from `boardkube init`, which writes a commented skeleton');
     return { problems };
   }
+  checkShape(raw, CLUSTER_FIELDS, '', (field, message, fix) => problems.push({ field, message, fix }), bad);
   const str = (obj: Obj, key: string, field: string, fix: string): string => {
     const v = obj[key];
     if (typeof v !== 'string' || v.trim() === '') {

@@ -6,6 +6,7 @@ import { findRelease } from '../catalog/versions.ts';
 import type { ClusterSpec, NodeSpec } from '../cluster/spec.ts';
 import { mapLimit } from '../util/limit.ts';
 import { performActions } from './actions.ts';
+import { checkOptionNames, routeAnswers, type Answer } from './options.ts';
 import type { RunLog } from './runlog.ts';
 import { redact } from './secrets.ts';
 import { stepKey, type StateStore } from './state.ts';
@@ -35,6 +36,8 @@ export interface EngineOptions {
   parallel?: number;
   /** Raw answers per stage (CLI --set, wizard inputs); parsed by each stage before anything runs. */
   options?: Partial<Record<StageId, Record<string, unknown>>>;
+  /** Answers given for the whole run (CLI --set, --node, ...): each goes to the selected stages that declare it. */
+  answers?: readonly Answer[];
   /** Stages whose result the user brings (e.g. control-plane when --kubeconfig names an existing cluster). */
   assumeDone?: readonly StageId[];
 }
@@ -143,11 +146,16 @@ export class Engine {
     return { stages, left };
   }
 
-  /** Parses every selected stage's options up front: bad input stops here, before anything is touched. */
+  /**
+   * Parses every selected stage's options up front: bad input (an unknown name, a bad value) stops here, before
+   * anything is touched.
+   */
   prepare(stages: readonly StageId[]): void {
+    const routed = routeAnswers(this.#o.stages, stages, this.#o.answers ?? []);
     for (const id of stages) {
       const stage = this.stage(id);
-      const raw = this.#o.options?.[id] ?? {};
+      const raw = { ...(this.#o.options?.[id] ?? {}), ...(routed[id] ?? {}) };
+      checkOptionNames(stage, raw);
       this.#parsed.set(id, stage.parseOptions ? stage.parseOptions(raw, this.#o.cluster) : raw);
     }
   }

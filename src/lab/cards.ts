@@ -80,7 +80,10 @@ const UNPACKED_BYTES = 1.7e9;
 const NET_RATE = 12e6;
 const CARD_RATE = 22e6;
 
-function defaultCards(): LabCard[] {
+/** The readers added so that every board has one of its own (the four in defaultCards and these). */
+const EXTRA_READERS = ['/dev/sde', '/dev/sdf', '/dev/sdg', '/dev/sdh', '/dev/sdi', '/dev/sdj', '/dev/sdk', '/dev/sdl'];
+
+function defaultCards(readers: number): LabCard[] {
   const card = (path: string, model: string, transport: string, gb: number, extra: Partial<LabCard> = {}): LabCard => ({
     path,
     name: path.replace('/dev/', ''),
@@ -100,7 +103,13 @@ function defaultCards(): LabCard[] {
     card('/dev/mmcblk0', 'SD card slot (Kingston Canvas 16GB)', 'mmc', 16),
     card('/dev/sdc', 'Intenso USB stick', 'usb', 8, { foreignMounts: ['/media/trainer/PHOTOS'] }),
     card('/dev/sdd', 'eMMC-to-USB adapter (Hardkernel eMMC 8GB)', 'usb', 8),
+    ...EXTRA_READERS.slice(0, Math.max(0, readers - 4)).map((path, i) => card(path, `Generic SD/MMC Reader ${i + 2} (SanDisk Ultra 32GB)`, 'usb', 32)),
   ];
+}
+
+/** The devices of the lab's card readers (and its other disks), as a fresh lab has them for this many boards. */
+export function labCardDevices(readers: number): string[] {
+  return defaultCards(readers).map((c) => c.path);
 }
 
 /** A root filesystem shaped like ArchLinuxARM-odroid-n2-latest, as the lab's tarball unpacks it. */
@@ -150,6 +159,8 @@ export interface LabCardsOptions {
   speed?: number;
   world?: LabPartsHandle;
   ownMountBase?: string;
+  /** How many card readers a fresh lab has: one per board (at least the four of the classic set). */
+  readers?: number;
 }
 
 export class LabCards implements Disks {
@@ -163,7 +174,7 @@ export class LabCards implements Disks {
     this.#world = o.world;
     this.#speed = o.speed ?? o.world?.speed ?? 1;
     const saved = o.world?.part('cards') as unknown as LabCardsSnapshot | undefined;
-    this.#s = saved && Array.isArray(saved.cards) ? saved : { cards: defaultCards(), mounts: {}, local: {}, faults: [] };
+    this.#s = saved && Array.isArray(saved.cards) ? saved : { cards: defaultCards(o.readers ?? 4), mounts: {}, local: {}, faults: [] };
     o.world?.attach('cards', () => this.#s as unknown as Json);
   }
 
@@ -176,10 +187,32 @@ export class LabCards implements Disks {
     this.#persist();
   }
 
-  /** Puts a pulled-out card back into its reader (its content as it was when pulled). */
+  /** Switches every card fault off, for one device or (none given) all of them. */
+  clearFaults(device?: string): void {
+    this.#s.faults = this.#s.faults.filter((f) => device !== undefined && f.device !== device);
+    this.#persist();
+  }
+
+  /** The card faults that are on: "cards:FAULT" for every card, "DEV:FAULT" for one. */
+  activeFaults(): string[] {
+    return this.#s.faults.map((f) => `${f.device ?? 'cards'}:${f.fault}`);
+  }
+
+  /** Every device the lab has (present or not). */
+  devices(): string[] {
+    return this.#s.cards.map((c) => c.path);
+  }
+
+  /** Devices whose card was ejected or pulled out. */
+  removed(): string[] {
+    return this.#s.cards.filter((c) => !c.present).map((c) => c.path);
+  }
+
+  /** Puts a pulled-out or ejected card back into its reader (its content as it was when it came out). */
   insert(device: string): void {
     const c = this.#s.cards.find((x) => x.path === device);
-    if (c) c.present = true;
+    if (!c) throw new Error(`the practice lab has no card reader ${device}`);
+    c.present = true;
     this.#persist();
   }
 

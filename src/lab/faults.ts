@@ -1,0 +1,73 @@
+// The trainer's controls of the practice lab, as the CLI (--lab-fault, --lab-card) and the wizard give them:
+// checked by name first (an unknown board, device or fault is bad input, exit 2), then applied.
+import { InputError } from '../engine/types.ts';
+import { closest } from '../util/names.ts';
+import { LAB_FAULTS, type LabFault } from './board.ts';
+import { LAB_CARD_FAULTS, type LabCards, type LabCardFault } from './cards.ts';
+import type { LabWorld } from './world.ts';
+
+export type LabFaultSpec =
+  | { kind: 'board'; node: string; fault: LabFault | 'none' }
+  /** device undefined: every card ("cards:FAULT"). */
+  | { kind: 'card'; device?: string; fault: LabCardFault | 'none' };
+
+export interface LabNames {
+  nodes: readonly string[];
+  devices: readonly string[];
+}
+
+const BOARD_FAULTS = [...Object.keys(LAB_FAULTS), 'none'];
+const CARD_FAULTS = [...Object.keys(LAB_CARD_FAULTS), 'none'];
+
+function unknown(flag: string, spec: string, what: string, name: string, known: string[], more = ''): InputError {
+  const guess = closest(name, known);
+  return new InputError(`${flag} ${spec}`, `"${name}" is not ${what}`, `${guess ? `did you mean ${guess}? ` : ''}known: ${known.join(', ')}${more}`);
+}
+
+/** `NODE:FAULT`, `cards:FAULT` or `DEV:FAULT` (FAULT may be none); anything unknown is refused by name. */
+export function parseLabFaults(specs: readonly string[], names: LabNames): LabFaultSpec[] {
+  const flag = '--lab-fault';
+  return specs.map((spec) => {
+    const i = spec.lastIndexOf(':');
+    if (i < 1 || i === spec.length - 1) throw new InputError(`${flag} ${spec}`, 'is not NODE:FAULT', 'e.g. --lab-fault n2-worker2:unreachable, --lab-fault cards:card-pulled-out, or NODE:none to clear');
+    const target = spec.slice(0, i);
+    const fault = spec.slice(i + 1);
+    if (target === 'cards' || target.startsWith('/dev/')) {
+      if (target !== 'cards' && !names.devices.includes(target)) throw unknown(flag, spec, 'a card reader of the practice lab', target, ['cards', ...names.devices]);
+      if (!CARD_FAULTS.includes(fault)) throw unknown(flag, spec, 'a card fault', fault, CARD_FAULTS);
+      return { kind: 'card', device: target === 'cards' ? undefined : target, fault: fault as LabCardFault | 'none' };
+    }
+    if (!names.nodes.includes(target)) throw unknown(flag, spec, 'a board of the practice lab', target, [...names.nodes], `; card faults name cards or a device (${names.devices.join(', ')})`);
+    if (!BOARD_FAULTS.includes(fault)) {
+      const more = Object.hasOwn(LAB_CARD_FAULTS, fault) ? `; ${fault} is a card fault: --lab-fault cards:${fault}` : '';
+      throw unknown(flag, spec, 'a board fault', fault, BOARD_FAULTS, more);
+    }
+    return { kind: 'board', node: target, fault: fault as LabFault | 'none' };
+  });
+}
+
+/** Switches the faults on (or off, for none), in the order given. */
+export function applyLabFaults(world: LabWorld, cards: LabCards, specs: readonly LabFaultSpec[]): void {
+  for (const s of specs) {
+    if (s.kind === 'board') {
+      if (s.fault === 'none') world.clearFaults(s.node);
+      else world.setFault(s.node, s.fault, true);
+    } else if (s.fault === 'none') cards.clearFaults(s.device);
+    else cards.setFault(s.fault, true, s.device);
+  }
+}
+
+/** `--lab-card insert:DEV`: puts an ejected or pulled-out card back, so a flash can be rehearsed again. */
+export function parseLabCards(specs: readonly string[], names: LabNames): string[] {
+  return specs.map((spec) => {
+    const m = /^([a-z-]+):(.+)$/.exec(spec);
+    if (!m || m[1] !== 'insert') throw new InputError(`--lab-card ${spec}`, 'is not insert:DEVICE', `e.g. --lab-card insert:${names.devices.find((d) => d !== '/dev/nvme0n1') ?? '/dev/sdb'}`);
+    if (!names.devices.includes(m[2]!)) throw unknown('--lab-card', spec, 'a card reader of the practice lab', m[2]!, [...names.devices]);
+    return m[2]!;
+  });
+}
+
+/** Every fault that is on, as the trainer would write it ("n2-worker2:slow", "cards:checksum-mismatch"). */
+export function activeLabFaults(world: LabWorld, cards: LabCards): string[] {
+  return [...world.boards().flatMap((b) => b.faults.map((f) => `${b.node}:${f}`)), ...cards.activeFaults()];
+}
