@@ -5,12 +5,12 @@ import { openSession, type Session } from '../app/session.ts';
 import { loadClusterFile, writeClusterFile } from '../cluster/file.ts';
 import { defaultCluster, type ClusterSpec } from '../cluster/spec.ts';
 import { lockCluster, lockHolder, describeHolder, type ClusterLock } from '../engine/lock.ts';
-import type { Answer } from '../engine/options.ts';
 import { MemorySecrets } from '../engine/secrets.ts';
 import { InputError, STAGE_IDS, type EngineEvent, type StageId } from '../engine/types.ts';
 import { DEFAULT_USER_PASSWORD_SECRET, ROOT_PASSWORD_SECRET } from '../../flows/configure/first-login.ts';
 import { labCardDevices } from '../lab/cards.ts';
 import { parseLabCards, parseLabFaults } from '../lab/faults.ts';
+import { answersOf } from './answers.ts';
 import type { Parsed } from './args.ts';
 import { progressText } from '../util/progress.ts';
 import { EXIT } from './exit.ts';
@@ -31,17 +31,6 @@ function requireFile(p: Parsed): string {
 function clusterFor(p: Parsed): ClusterSpec {
   // The practice lab never logs in anywhere, so a missing key file does not stop a rehearsal.
   return loadClusterFile(requireFile(p), { checkKeyFile: !p.lab });
-}
-
-/** Stage answers from the command line: --set and the flash flags; the engine hands each to the stages that take it. */
-function answers(p: Parsed): Answer[] {
-  const out: Answer[] = Object.entries(p.set).map(([name, value]) => ({ name, value, flag: `--set ${name}` }));
-  if (p.nodes.length) out.push({ name: 'node', value: p.nodes, flag: '--node' });
-  if (p.device) out.push({ name: 'device', value: p.device, flag: '--device' });
-  if (p.image) out.push({ name: 'image', value: p.image, flag: '--image' });
-  // --yes also confirms apply itself: no stage needs to take it.
-  if (p.yes) out.push({ name: 'yes', value: true, flag: '--yes', quiet: true });
-  return out;
 }
 
 function readSecretFile(option: string, path: string): string {
@@ -76,7 +65,7 @@ function open(p: Parsed, stateDir: string, mode: 'run' | 'look'): Session {
     lab: p.lab,
     kubeconfig: p.kubeconfig ? resolve(p.kubeconfig) : undefined,
     parallel: p.parallel,
-    answers: answers(p),
+    answers: answersOf(p),
     secrets,
     labFaults: p.labFaults,
     labCards: p.labCards,

@@ -9,12 +9,13 @@ import { clusterYaml, loadClusterFile } from '../cluster/file.ts';
 import { InvalidClusterError, validateCluster } from '../cluster/validate.ts';
 import { MemorySecrets } from '../engine/secrets.ts';
 import { StateStore } from '../engine/state.ts';
-import { InputError, STAGE_IDS } from '../engine/types.ts';
+import { InputError } from '../engine/types.ts';
 import { buildRunbook } from '../trainer/runbook.ts';
 import { runbookHtml } from '../trainer/runbook-html.ts';
 import { runbookMarkdown } from '../trainer/runbook-markdown.ts';
 import { overviewOfRoom, overviewOfStateDir, overviewTable } from '../trainer/overview.ts';
 import { planRoom, roomManifest, type KeyChoice } from '../trainer/workshop.ts';
+import { answersOf } from './answers.ts';
 import type { Parsed } from './args.ts';
 import { EXIT } from './exit.ts';
 
@@ -40,7 +41,7 @@ export async function cmdRunbook(p: Parsed, stateDir: string): Promise<number> {
   const saved = StateStore.list(stateDir).find((s) => s.cluster === cluster.name && !('error' in s));
   const lab = p.lab || (saved !== undefined && 'mode' in saved && saved.mode === 'lab');
   const secrets = new MemorySecrets();
-  const s = openSession({ cluster, clusterFile: resolve(file), stateDir, lab, kubeconfig: p.kubeconfig ? resolve(p.kubeconfig) : undefined, secrets, log: false, readOnly: true, options: Object.fromEntries(STAGE_IDS.map((id) => [id, { ...p.set, stateDir }])) });
+  const s = openSession({ cluster, clusterFile: resolve(file), stateDir, lab, kubeconfig: p.kubeconfig ? resolve(p.kubeconfig) : undefined, secrets, log: false, readOnly: true, answers: answersOf(p) });
   try {
     const chosen = p.stages.length ? { stages: s.engine.select({ only: p.stages, skip: p.skip }), left: [] } : s.engine.plannable();
     const rb = await buildRunbook({ engine: s.engine, stages: chosen.stages.filter((id) => !p.skip.includes(id)), left: chosen.left, cluster: cluster.name, clusterFile: file, mode: lab ? 'lab' : 'real', secrets });
