@@ -66,7 +66,7 @@ describe('cluster file validation', () => {
 
   it('names the closest field, lists the known ones, and says a wrong kind once', () => {
     const tz = problemsOf((c: any) => (c.timezon = 'UTC')).find((p) => p.field === 'timezon')!;
-    expect(tz.fix).toMatch(/^did you mean timezone\? the fields are: apiVersion, kind, name, board, kubernetesVersion, network, ssh, timezone, nodes$/);
+    expect(tz.fix).toMatch(/^did you mean timezone\? the fields are: apiVersion, kind, name, board, kubernetesVersion, network, ssh, timezone, nodes, kubernetes$/);
     expect(problemsOf((c: any) => (c.kubernetesVersion = 1.37)).find((p) => p.field === 'kubernetesVersion')!.fix).toMatch(/quote it, e\.g\. kubernetesVersion: "1\.37"/);
     // One problem for nodes: 5, not also "needs at least one node".
     expect(problemsOf((c: any) => (c.nodes = 5)).filter((p) => p.field === 'nodes')).toHaveLength(1);

@@ -97,7 +97,16 @@ export const CLUSTER_FIELDS: Fields<ClusterSpec> = {
   network: { map: { lan: 'string', gateway: 'string', dns: 'string-list', podSubnet: 'string', serviceSubnet: 'string' } },
   ssh: { map: { user: 'string', keyPath: 'string', port: 'number' } },
   timezone: 'string',
-  nodes: { list: { name: 'string', role: 'string', address: 'string' } },
+  nodes: { list: { name: 'string', role: 'string', address: 'string', kubeadm: { map: { ignorePreflightErrors: 'string-list', patches: 'string' } } } },
+  kubernetes: {
+    map: {
+      runtime: 'string',
+      controlPlaneEndpoint: 'string',
+      podNetwork: 'string',
+      proxyMode: 'string',
+      kubeadm: { map: { ignorePreflightErrors: 'string-list', patches: 'string' } },
+    },
+  },
 };
 
 export function controlPlaneNode(spec: ClusterSpec): NodeSpec {
