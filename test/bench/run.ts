@@ -5,6 +5,7 @@ const benches: Array<[string, () => Promise<Metric[]>]> = [
   ['startup', async () => (await import('./startup.ts')).benchStartup()],
   ['resume', async () => (await import('./resume.ts')).benchResume()],
   ['flash', async () => (await import('./flash.ts')).benchFlash()],
+  ['overview', async () => (await import('./overview.ts')).benchOverview()],
 ];
 
 let failed = false;
