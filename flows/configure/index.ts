@@ -28,13 +28,21 @@ export const configureStage: Stage = {
     return raw;
   },
   report({ cluster, outputOf }) {
-    const have = cluster.nodes.map((n) => {
+    // Per board, only what its finished steps say.
+    const have = cluster.nodes.flatMap((n) => {
       const c = outputOf('connect', n.name);
+      if (!c) return [];
       const k = outputOf('kernel', n.name);
-      const kernel = k?.kernel ?? c?.kernel;
-      return `${n.name} (${n.address}): reached over SSH, host key pinned${kernel ? `, kernel ${String(kernel)}` : ''}${k?.cgroup ? `, ${String(k.cgroup)}` : ''}, upgraded, swap off, modules and sysctls for Kubernetes`;
+      const kernel = k?.kernel ?? c.kernel;
+      const parts = ['reached over SSH, host key pinned'];
+      if (kernel) parts.push(`kernel ${String(kernel)}${k?.cgroup ? ` (${String(k.cgroup)})` : ''}`);
+      if (outputOf('upgrade', n.name)) parts.push('upgraded');
+      if (outputOf('swap-off', n.name)) parts.push('swap off');
+      if (outputOf('kernel-settings', n.name)) parts.push('modules and sysctls for Kubernetes');
+      return [`${n.name} (${n.address}): ${parts.join(', ')}`];
     });
-    return { have, next: [`The boards are ready for Kubernetes ${cluster.kubernetesVersion}.`] };
+    const ready = cluster.nodes.every((n) => outputOf('kernel-settings', n.name));
+    return { have, next: ready ? [`The boards are ready for Kubernetes ${cluster.kubernetesVersion}.`] : [] };
   },
   steps: [firstLoginStep, connectStep, resourcesStep, identityStep, timeStep, machineIdStep, pacmanKeysStep, upgradeStep, kernelStep, swapStep, kernelSettingsStep],
 };

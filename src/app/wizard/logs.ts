@@ -56,7 +56,16 @@ export function cleanLine(line: string): string {
     .replace(/[\x00-\x08\x0b-\x1f\x7f]/g, '');
 }
 
-/** The log pane's lines, one ring buffer per host ("cluster" for lines of no host). */
+/** Longest line the pane keeps: a board that prints megabytes on one line cannot fill the wizard's memory. */
+export const MAX_LINE = 2000;
+
+/** A line cut to MAX_LINE, saying how much more the run log has. */
+export function boundedLine(line: string): string {
+  return line.length <= MAX_LINE ? line : `${line.slice(0, MAX_LINE)} … (${line.length - MAX_LINE} more characters in the run log)`;
+}
+
+/** The log pane's lines, one bounded ring buffer per host ("cluster" for lines of no host): lines per host and
+ * characters per line are both capped, so what the wizard holds does not grow with a run's output. */
 export class HostLogs {
   readonly #buffers = new Map<string, RingBuffer<string>>();
 
@@ -76,7 +85,7 @@ export class HostLogs {
       buf = new RingBuffer(this.linesPerHost);
       this.#buffers.set(host, buf);
     }
-    for (const part of message.split('\n')) buf.push(cleanLine(part));
+    for (const part of message.split('\n')) buf.push(boundedLine(cleanLine(part)));
     return isNew;
   }
 
