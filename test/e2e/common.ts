@@ -1,7 +1,8 @@
 // Shared by the end-to-end tests: how to start boardkube as a user does, and a tmux driver (a real terminal).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { afterEach } from 'vitest';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -155,4 +156,28 @@ export class Tmux {
       /* already gone */
     }
   }
+}
+
+/** Per test: a fresh tmux server and temp folders, all removed after the test (call once per test file). */
+export function tmuxPerTest(): { tmux(): Tmux; tempDir(prefix: string): string } {
+  let servers: Tmux[] = [];
+  let dirs: string[] = [];
+  afterEach(() => {
+    for (const t of servers) t.kill();
+    for (const d of dirs) rmSync(d, { recursive: true, force: true });
+    servers = [];
+    dirs = [];
+  });
+  return {
+    tmux: () => {
+      const t = new Tmux();
+      servers.push(t);
+      return t;
+    },
+    tempDir: (prefix) => {
+      const d = mkdtempSync(join(tmpdir(), prefix));
+      dirs.push(d);
+      return d;
+    },
+  };
 }

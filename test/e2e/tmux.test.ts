@@ -1,20 +1,11 @@
 // The whole program in a real terminal (tmux): start the wizard in the practice lab, fill the inventory, run
 // connectivity, kill -9 it mid-stage, start it again: it offers to resume and finishes the step without
 // repeating what was verified (StepRecord.runs stays 1 for the boards that were done).
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { boardkubeCommand, readState, Tmux, until } from './common.ts';
+import { describe, expect, it } from 'vitest';
+import { boardkubeCommand, readState, tmuxPerTest, until } from './common.ts';
 
-let tmux: Tmux | undefined;
-let stateDir: string | undefined;
-afterEach(() => {
-  tmux?.kill();
-  if (stateDir) rmSync(stateDir, { recursive: true, force: true });
-  tmux = undefined;
-  stateDir = undefined;
-});
+const per = tmuxPerTest();
 
 const NODES = ['n2-master', 'n2-worker1', 'n2-worker2', 'n2-worker3', 'n2-worker4'];
 // Any SGR parameter that sets a colour: 30-38, 40-48, 90-97, 100-107 (39 and 49 only reset to the default).
@@ -22,9 +13,9 @@ const COLOUR_SGR = /\x1b\[(?:[0-9;]*;)?(?:3[0-8]|4[0-8]|9[0-7]|10[0-7])(?:;[0-9;
 
 describe('the wizard in tmux', () => {
   it('practice lab: inventory, connectivity, kill -9 mid-stage, resume without repeating verified steps', async () => {
-    stateDir = mkdtempSync(join(tmpdir(), 'bk-e2e-tmux-'));
+    const stateDir = per.tempDir('bk-e2e-tmux-');
     const cmd = boardkubeCommand();
-    tmux = new Tmux();
+    const tmux = per.tmux();
     // n2-worker4 is slow: the other boards finish "connect" while it still runs, so the kill lands between.
     const env = { BOARDKUBE_STATE_DIR: stateDir, BOARDKUBE_LAB_SPEED: '4', NO_COLOR: '1' };
     tmux.start([...cmd, '--lab', '--lab-fault', 'n2-worker4:slow'], env);
@@ -73,7 +64,7 @@ describe('the wizard in tmux', () => {
     expect(screen).toMatch(/running \d:\d\d/);
     const pid = tmux.pid();
     process.kill(pid, 'SIGKILL');
-    await until(() => tmux!.dead() || undefined, 'the wizard to die');
+    await until(() => tmux.dead() || undefined, 'the wizard to die');
 
     const before = readState(statePath);
     for (const n of NODES.slice(0, 4)) expect(before.steps[`configure/connect@${n}`]).toMatchObject({ status: 'done', runs: 1 });
@@ -105,13 +96,13 @@ describe('the wizard in tmux', () => {
     // Redraws on resize, and fits 80x24.
     tmux.resize(80, 24);
     screen = await until(() => {
-      const s = tmux!.capture();
+      const s = tmux.capture();
       return s.split('\n').filter((l) => l !== '').length <= 24 && s.includes('configure') ? s : undefined;
     }, 'a redraw at 80x24');
     for (const line of screen.split('\n')) expect([...line].length).toBeLessThanOrEqual(80);
 
     // q leaves cleanly.
     tmux.send('q');
-    await until(() => tmux!.dead() || undefined, 'the wizard to exit', 10_000);
+    await until(() => tmux.dead() || undefined, 'the wizard to exit', 10_000);
   }, 180_000);
 });

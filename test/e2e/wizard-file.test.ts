@@ -2,26 +2,19 @@
 // way the README tells a newcomer: `boardkube init -f cluster.yaml`, edit it, `boardkube -f cluster.yaml`.
 // The bundle is what is tested: a bundling bug (a missing export in a chunk) shows only there.
 import { execFileSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DEFAULT_KUBERNETES_VERSION, RELEASES } from '../../src/catalog/versions.ts';
-import { boardkubeCommand, Tmux, until } from './common.ts';
+import { boardkubeCommand, tmuxPerTest, type Tmux, until } from './common.ts';
 
-let tmux: Tmux | undefined;
+const per = tmuxPerTest();
 let dir: string | undefined;
-afterEach(() => {
-  tmux?.kill();
-  if (dir) rmSync(dir, { recursive: true, force: true });
-  tmux = undefined;
-  dir = undefined;
-});
 
 /** A folder with a key and a cluster file written by the built `boardkube init`, then edited by `edit`. */
 function initAndEdit(edit: (text: string) => string): { file: string; original: Buffer } {
-  dir = mkdtempSync(join(tmpdir(), 'bk-e2e-wizfile-'));
+  dir = per.tempDir('bk-e2e-wizfile-');
   execFileSync('ssh-keygen', ['-q', '-t', 'ed25519', '-N', '', '-f', join(dir, 'id_ed25519')]);
   const file = join(dir, 'cluster.yaml');
   execFileSync(boardkubeCommand()[0]!, [...boardkubeCommand().slice(1), 'init', '-f', file], { cwd: dir });
@@ -31,7 +24,7 @@ function initAndEdit(edit: (text: string) => string): { file: string; original: 
 }
 
 function startWizard(file: string): Tmux {
-  const t = (tmux = new Tmux());
+  const t = per.tmux();
   t.start([...boardkubeCommand(), '-f', file], { BOARDKUBE_STATE_DIR: join(dir!, 'state'), NO_COLOR: '1' }, { columns: 110, rows: 34 }, dir);
   return t;
 }

@@ -2,20 +2,11 @@
 // flashed from the wizard the way a newcomer does it: the board and the card reader chosen from lists, the
 // device's name typed to confirm, the progress in bytes with MB/s and ETA, and after the stage what the user
 // now has and the next thing to do (the board's first-boot instructions, in full).
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
-import { boardkubeCommand, readState, Tmux, until } from './common.ts';
+import { describe, expect, it } from 'vitest';
+import { boardkubeCommand, readState, tmuxPerTest, until } from './common.ts';
 
-let tmux: Tmux | undefined;
-let stateDir: string | undefined;
-afterEach(() => {
-  tmux?.kill();
-  if (stateDir) rmSync(stateDir, { recursive: true, force: true });
-  tmux = undefined;
-  stateDir = undefined;
-});
+const per = tmuxPerTest();
 
 /** The screen with the sidebar cut away and the lines joined: text that wraps reads as one. */
 const mainText = (screen: string) =>
@@ -26,8 +17,8 @@ const mainText = (screen: string) =>
 
 describe('the built wizard flashes a card in the practice lab (tmux)', () => {
   it('lists to choose from, the device name typed, progress with MB/s and ETA, then what you have and what is next', async () => {
-    stateDir = mkdtempSync(join(tmpdir(), 'bk-e2e-wizlab-'));
-    const t = (tmux = new Tmux());
+    const stateDir = per.tempDir('bk-e2e-wizlab-');
+    const t = per.tmux();
     // A tenth of the lab's realistic timings: the card's progress is on screen for a few seconds.
     t.start([...boardkubeCommand(), '--lab'], { BOARDKUBE_STATE_DIR: stateDir, BOARDKUBE_LAB_SPEED: '0.1', NO_COLOR: '1' }, { columns: 110, rows: 36 });
     await t.waitFor('Practice lab: simulated boards', 20_000);
