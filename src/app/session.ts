@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs';
 import { STAGES } from '../../flows/index.ts';
 import type { ClusterSpec } from '../cluster/spec.ts';
 import { Engine } from '../engine/engine.ts';
+import { leaseSettings } from '../engine/lease.ts';
 import { RunLog } from '../engine/runlog.ts';
 import type { Answer } from '../engine/options.ts';
 import { MemorySecrets } from '../engine/secrets.ts';
@@ -33,6 +34,8 @@ export interface SessionOptions {
   log?: boolean;
   /** plan and status: never create saved progress that does not exist yet. */
   readOnly?: boolean;
+  /** Boards whose lease a run takes even when another run holds it (--force-unlock NODE). */
+  forceUnlock?: string[];
 }
 
 export interface Session {
@@ -77,6 +80,7 @@ export function openSession(o: SessionOptions): Session {
     // An existing cluster (--kubeconfig) or the practice lab's simulated one stands in for the control-plane
     // stage, so the add-on stages can run on it.
     assumeDone: o.kubeconfig || o.lab ? ['control-plane'] : [],
+    leases: leaseSettings(StateStore.fileFor(o.stateDir, o.cluster.name), o.forceUnlock),
   });
   return {
     cluster: o.cluster,

@@ -33,6 +33,7 @@ const OPTIONS = {
   all: { type: 'boolean' },
   wait: { type: 'boolean' },
   boards: { type: 'boolean' },
+  'force-unlock': { type: 'string', multiple: true },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'V' },
 } as const;
@@ -71,6 +72,8 @@ export interface Parsed {
   wait: boolean;
   /** reset: reset the boards themselves (kubeadm reset and what it leaves behind). */
   boards: boolean;
+  /** apply: take these boards' leases even when another run holds them. */
+  forceUnlock: string[];
   help: boolean;
   version: boolean;
 }
@@ -203,6 +206,7 @@ export function parseCommandLine(argv: string[]): Parsed {
     all: v.all ?? false,
     wait: v.wait ?? false,
     boards: v.boards ?? false,
+    forceUnlock: v['force-unlock'] ?? [],
     help: v.help ?? false,
     version: v.version ?? false,
   };
@@ -259,6 +263,8 @@ Options:
                            configure's first-login (--set first-login=arch-defaults) alarm and root
   --wait                   apply, reset: when another run works on the cluster, wait for it to end
                            (without it the second run is refused at once, exit 2)
+  --force-unlock NODE      apply: take NODE's lease although another run (another computer) holds it;
+                           only when you are sure nothing works on that board (repeatable)
   --parallel N             boards worked on at once (default 5)
   --state-dir DIR          where progress and logs live (default $BOARDKUBE_STATE_DIR or ~/.config/boardkube)
   --json                   machine-readable output (plan, status)

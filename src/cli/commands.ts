@@ -71,6 +71,7 @@ function open(p: Parsed, stateDir: string, mode: 'run' | 'look'): Session {
     labCards: p.labCards,
     log: mode === 'run',
     readOnly: mode === 'look',
+    forceUnlock: p.forceUnlock,
     onHostKeyPinned: (node, key) => err(`${node}: host key ${key.type} ${key.fingerprint} seen for the first time, pinned`),
   });
 }
@@ -203,6 +204,9 @@ export async function cmdApply(p: Parsed, stateDir: string): Promise<number> {
     held = await lock(p, stateDir, controller.signal);
     await checkRun(p, stateDir);
     s = open(p, stateDir, 'run');
+    for (const node of p.forceUnlock) {
+      if (!s.cluster.nodes.some((n) => n.name === node)) throw new InputError('--force-unlock', `no node "${node}" in the cluster file`, `use one of: ${s.cluster.nodes.map((n) => n.name).join(', ')}`);
+    }
     const stages = s.engine.select({ only: p.stages, skip: p.skip });
     s.engine.prepare(stages);
     if (stages.length === 0) {
@@ -215,7 +219,7 @@ export async function cmdApply(p: Parsed, stateDir: string): Promise<number> {
       if (!ok) return EXIT.interrupted;
     }
     s.engine.on(progressPrinter);
-    const outcome = await s.engine.run(stages, controller.signal);
+    const outcome = await s.engine.run(stages, controller.signal, { holder: held.holder });
     if (s.log) out(`log: ${s.log.path}`);
     return { done: EXIT.ok, cancelled: EXIT.interrupted, refused: EXIT.input, failed: EXIT.failed }[outcome];
   } finally {

@@ -7,6 +7,8 @@ import type { ClusterSpec, NodeSpec } from '../cluster/spec.ts';
 import { mapLimit } from '../util/limit.ts';
 import { performActions } from './actions.ts';
 import { checkOptionNames, routeAnswers, type Answer } from './options.ts';
+import { BoardLeases, type LeaseSettings } from './lease.ts';
+import type { LockHolder } from './lock.ts';
 import type { RunLog } from './runlog.ts';
 import { redact } from './secrets.ts';
 import { stepKey, type StateStore } from './state.ts';
@@ -40,6 +42,8 @@ export interface EngineOptions {
   answers?: readonly Answer[];
   /** Stages whose result the user brings (e.g. control-plane when --kubeconfig names an existing cluster). */
   assumeDone?: readonly StageId[];
+  /** Boards' leases: a run given a holder (the cluster lock's) takes each board's before its first command there. */
+  leases?: LeaseSettings;
 }
 
 export interface Selection {
@@ -57,6 +61,9 @@ export class Engine {
   readonly #listeners = new Set<(e: EngineEvent) => void>();
   readonly #parsed = new Map<StageId, Record<string, unknown>>();
   #refused = false;
+  /** While a run holds boards' leases: the ports whose hosts take them. */
+  #runPorts: Ports | undefined;
+  #currentStage: StageId | undefined;
 
   constructor(options: EngineOptions) {
     this.#o = options;
@@ -174,7 +181,7 @@ export class Engine {
       board,
       release,
       node,
-      ports: this.#o.ports,
+      ports: this.#runPorts ?? this.#o.ports,
       signal,
       secrets: this.#o.secrets,
       options: this.#parsed.get(stage.id) ?? {},
@@ -223,20 +230,31 @@ export class Engine {
     return any ? 'in-progress' : 'not-started';
   }
 
-  /** Runs the stages in order. Never throws for a failing step: the outcome and events say what happened. */
-  async run(stages: readonly StageId[], signal: AbortSignal = new AbortController().signal): Promise<RunOutcome> {
+  /**
+   * Runs the stages in order. Never throws for a failing step: the outcome and events say what happened.
+   * With `holder` (the run that holds the cluster's lock) every board's lease is taken before the first command
+   * on it, renewed while the run goes on and freed at its end.
+   */
+  async run(stages: readonly StageId[], signal: AbortSignal = new AbortController().signal, run: { holder?: LockHolder } = {}): Promise<RunOutcome> {
     this.prepare(stages);
     this.#refused = false;
     this.#emit({ type: 'run-start', stages: [...stages] });
-    for (const id of stages) {
-      const outcome = await this.#runStage(this.stage(id), signal);
-      if (outcome !== 'done') {
-        this.#emit({ type: 'run-end', status: outcome });
-        return outcome === 'failed' && this.#refused ? 'refused' : outcome;
+    const leases = run.holder && this.#o.leases ? new BoardLeases({ ports: this.#o.ports, holder: run.holder, cluster: this.#o.cluster.name, settings: this.#o.leases, note: (node, line) => this.#emit({ type: 'log', stage: this.#currentStage ?? stages[0]!, step: 'lease', node, line }) }) : undefined;
+    this.#runPorts = leases?.ports;
+    let status: 'done' | 'failed' | 'cancelled' = 'done';
+    try {
+      for (const id of stages) {
+        this.#currentStage = id;
+        status = await this.#runStage(this.stage(id), signal);
+        if (status !== 'done') break;
       }
+    } finally {
+      this.#runPorts = undefined;
+      this.#currentStage = undefined;
+      await leases?.release();
     }
-    this.#emit({ type: 'run-end', status: 'done' });
-    return 'done';
+    this.#emit({ type: 'run-end', status });
+    return status === 'failed' && this.#refused ? 'refused' : status;
   }
 
   async #runStage(stage: Stage, signal: AbortSignal): Promise<'done' | 'failed' | 'cancelled'> {

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSshKey } from '../../src/app/wizard.ts';
 import { writeClusterFile } from '../../src/cluster/file.ts';
 import { defaultCluster } from '../../src/cluster/spec.ts';
+import { LEASE_FILE, parseLease } from '../../src/engine/lease.ts';
 import { lockCluster, lockHolder } from '../../src/engine/lock.ts';
 import type { StepRecord } from '../../src/engine/types.ts';
 import { boardkubeCommand, until } from '../e2e/common.ts';
@@ -28,12 +29,12 @@ interface Run {
   exit: Promise<number | null>;
 }
 
-function env(stateDir: string): NodeJS.ProcessEnv {
-  return { ...process.env, BOARDKUBE_STATE_DIR: stateDir, BOARDKUBE_LAB_SPEED: SPEED, NO_COLOR: '1' };
+function env(stateDir: string, speed = SPEED): NodeJS.ProcessEnv {
+  return { ...process.env, BOARDKUBE_STATE_DIR: stateDir, BOARDKUBE_LAB_SPEED: speed, NO_COLOR: '1' };
 }
 
-function start(stateDir: string, extra: string[] = []): Run {
-  const child = spawn(cmd[0]!, [...cmd.slice(1), ...APPLY, '-f', file, ...extra], { env: env(stateDir), stdio: ['ignore', 'pipe', 'pipe'] });
+function start(stateDir: string, extra: string[] = [], speed = SPEED): Run {
+  const child = spawn(cmd[0]!, [...cmd.slice(1), ...APPLY, '-f', file, ...extra], { env: env(stateDir, speed), stdio: ['ignore', 'pipe', 'pipe'] });
   children.push(child);
   let text = '';
   child.stdout!.on('data', (d: Buffer) => (text += d.toString()));
@@ -60,6 +61,12 @@ function printed(out: string, status: RegExp): string[] {
 function childrenOf(pid: number): number[] {
   const r = spawnSync('ps', ['-o', 'pid=', '--ppid', String(pid)], { encoding: 'utf8' });
   return r.stdout.split('\n').filter(Boolean).map(Number);
+}
+
+/** The lease file of each practice-lab board, as saved with the lab in the progress. */
+function labLeases(stateDir: string): Record<string, ReturnType<typeof parseLease>> {
+  const data = JSON.parse(readFileSync(join(stateDir, 'homelab.json'), 'utf8')) as { lab: { boards: Record<string, { files: Record<string, string> }> } };
+  return Object.fromEntries(Object.entries(data.lab.boards).map(([node, b]) => [node, b.files[LEASE_FILE] === undefined ? undefined : parseLease(b.files[LEASE_FILE])]));
 }
 
 function dir(name: string): string {
@@ -114,7 +121,7 @@ describe('one run at a time per cluster (built bin, practice lab)', () => {
   it('after a kill -9 of the run holding the lock, a new run starts at once and finishes', async () => {
     const state = dir('kill9');
     const first = start(state);
-    await until(() => /\[configure\] \S+ \S+: .* \.\.\.$/m.test(first.out()), 'the first run working on a board', 30_000);
+    await until(() => /^\[configure\] \S+ \S+: done \(/m.test(first.out()), 'the first run done with a step on a board', 30_000);
     const pid = first.child.pid!;
     const flock = childrenOf(pid);
     expect(flock.length, 'the lock is held by a child process').toBeGreaterThan(0);
@@ -123,11 +130,19 @@ describe('one run at a time per cluster (built bin, practice lab)', () => {
     // The lock's holder dies with its run: nothing of it is left to block the next one.
     await until(() => flock.every((p) => spawnSync('kill', ['-0', String(p)]).status !== 0), 'the flock child of the killed run to end', 2000, 10);
     expect(lockHolder(state, 'homelab')).toBeUndefined();
+    // The lab's boards hold leases like real ones: the killed run's is still on the boards it worked on...
+    const leased = Object.entries(labLeases(state)).filter(([, l]) => l);
+    expect(leased.length).toBeGreaterThan(0);
+    for (const [node, l] of leased) expect(l, node).toMatchObject({ node, cluster: 'homelab', pid, progress: join(state, 'homelab.json') });
     const next = start(state);
     const code = await next.exit;
     expect(code, next.out()).toBe(0);
     expect(next.out()).not.toMatch(/another run is working/);
     expect(next.out()).toMatch(/^== done$/m);
+    // ...and the next run on this computer takes them over at once (that run is known dead: the lock was free),
+    // then frees every board at its end.
+    for (const [node] of leased) expect(next.out()).toMatch(new RegExp(`^\\[configure\\] lease ${node}\\| took over the lease left by an earlier run on this computer \\(boardkube apply .*PID ${pid},`, 'm'));
+    expect(Object.values(labLeases(state)).filter(Boolean)).toEqual([]);
   }, 120_000);
 
   it('--wait: the second run starts when the first ends, and no step runs twice', async () => {
@@ -148,8 +163,11 @@ describe('one run at a time per cluster (built bin, practice lab)', () => {
 
   it('status and plan while a run goes on: they answer, never write the progress, and their output parses', async () => {
     const state = dir('look');
-    const run = start(state);
+    // Slower: the run must outlast the looks.
+    const run = start(state, [], '0.2');
     await until(() => /\[configure\] \S+ \S+: .* \.\.\.$/m.test(run.out()), 'the run working on a board', 30_000);
+    const text = boardkube(state, ['status', '--lab']);
+    expect(text.stdout).toMatch(new RegExp(`running now: boardkube apply .*\\(PID ${run.child.pid} `));
     for (let i = 0; i < 3; i++) {
       const status = boardkube(state, ['status', '--lab', '--json']);
       expect(status.code, status.stderr).toBe(0);
@@ -163,8 +181,6 @@ describe('one run at a time per cluster (built bin, practice lab)', () => {
       expect((JSON.parse(plan.stdout) as unknown[]).length).toBeGreaterThan(10);
     }
     expect(run.child.exitCode, 'the run went on meanwhile').toBeNull();
-    const text = boardkube(state, ['status', '--lab']);
-    expect(text.stdout).toMatch(new RegExp(`running now: boardkube apply .*\\(PID ${run.child.pid} `));
     expect(await run.exit, run.out()).toBe(0);
     // The looks did not disturb the run's progress: it is whole and done, each step once.
     for (const [key, rec] of Object.entries(steps(state))) {

@@ -30,12 +30,17 @@ function record(b: LabBoardData, key: string): Record<string, string> {
 
 const unquote = (s: string) => s.replace(/^'(.*)'$/, '$1');
 
+/** The board's clock (epoch s): 3 hours behind with the clock-skew fault. */
+export function boardClock(b: LabBoardData): number {
+  return Math.floor((Date.now() - (b.faults.includes('clock-skew') ? 3 * 3600_000 : 0)) / 1000);
+}
+
 /** Active swap: a fresh image swaps to zram (zram-generator) until the stage turns it off. */
 function swapDevices(b: LabBoardData): string[] {
   return list(b, 'swap', ['/dev/zram0']);
 }
 
-function bootId(b: LabBoardData): string {
+export function bootId(b: LabBoardData): string {
   if (!str(b, 'bootId')) b.facts.bootId = randomUUID();
   return str(b, 'bootId');
 }
@@ -181,7 +186,7 @@ const commands: LabCommand[] = [
   {
     name: 'date +%s',
     match: /^\s*date \+%s\s*$/,
-    run: (b) => ({ stdout: `${Math.floor((Date.now() - (b.faults.includes('clock-skew') ? 3 * 3600_000 : 0)) / 1000)}\n`, ms: 80 }),
+    run: (b) => ({ stdout: `${boardClock(b)}\n`, ms: 80 }),
   },
   {
     name: 'read /etc/machine-id',
