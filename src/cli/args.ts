@@ -263,7 +263,7 @@ Options:
                            configure's first-login (--set first-login=arch-defaults) alarm and root
   --wait                   apply, reset: when another run works on the cluster, wait for it to end
                            (without it the second run is refused at once, exit 2)
-  --force-unlock NODE      apply: take NODE's lease although another run (another computer) holds it;
+  --force-unlock NODE      apply, reset --boards: take NODE's lease although another run (another computer) holds it;
                            only when you are sure nothing works on that board (repeatable)
   --parallel N             boards worked on at once (default 5)
   --state-dir DIR          where progress and logs live (default $BOARDKUBE_STATE_DIR or ~/.config/boardkube)

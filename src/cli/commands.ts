@@ -82,6 +82,9 @@ function open(p: Parsed, stateDir: string, mode: 'run' | 'look'): Session {
  */
 async function lock(p: Parsed, stateDir: string, signal: AbortSignal): Promise<ClusterLock> {
   const cluster = clusterFor(p);
+  for (const node of p.forceUnlock) {
+    if (!cluster.nodes.some((n) => n.name === node)) throw new InputError('--force-unlock', `no node "${node}" in the cluster file`, `use one of: ${cluster.nodes.map((n) => n.name).join(', ')}`);
+  }
   return lockCluster(stateDir, cluster.name, {
     command: ['boardkube', ...process.argv.slice(2)].join(' '),
     file: p.file,
@@ -204,9 +207,6 @@ export async function cmdApply(p: Parsed, stateDir: string): Promise<number> {
     held = await lock(p, stateDir, controller.signal);
     await checkRun(p, stateDir);
     s = open(p, stateDir, 'run');
-    for (const node of p.forceUnlock) {
-      if (!s.cluster.nodes.some((n) => n.name === node)) throw new InputError('--force-unlock', `no node "${node}" in the cluster file`, `use one of: ${s.cluster.nodes.map((n) => n.name).join(', ')}`);
-    }
     const stages = s.engine.select({ only: p.stages, skip: p.skip });
     s.engine.prepare(stages);
     if (stages.length === 0) {
@@ -253,7 +253,7 @@ export async function cmdStatus(p: Parsed, stateDir: string): Promise<number> {
 }
 
 /** reset --boards: the plan, a yes, then every named board back to "packages done". */
-async function resetBoards(p: Parsed, s: Session, stateDir: string): Promise<number> {
+async function resetBoards(p: Parsed, s: Session, stateDir: string, held: ClusterLock): Promise<number> {
   const { boardResetPlan, resetTargets, runBoardReset } = await import('../../flows/reset/index.ts');
   const nodes = resetTargets(s.cluster, p.nodes);
   const c = { cluster: s.cluster, ports: s.ports, store: s.store, stateDir };
@@ -268,7 +268,8 @@ async function resetBoards(p: Parsed, s: Session, stateDir: string): Promise<num
   const onSigint = () => controller.abort();
   process.on('SIGINT', onSigint);
   try {
-    const r = await runBoardReset(c, nodes, { signal: controller.signal, parallel: p.parallel, log: (node, line) => out(`[reset] ${node ?? 'this computer'}| ${line}`) });
+    const log = (node: string | null, line: string) => out(`[reset] ${node ?? 'this computer'}| ${line}`);
+    const r = await s.engine.withLeases(held.holder, log, (ports) => runBoardReset({ ...c, ports }, nodes, { signal: controller.signal, parallel: p.parallel, log }));
     for (const f of r.failed) err(`${f.node}: reset failed: ${f.error}`);
     out(r.failed.length ? `reset failed on ${r.failed.map((f) => f.node).join(', ')}` : `reset ${nodes.map((n) => n.name).join(', ')}: back to "packages done"`);
     return r.failed.length ? EXIT.failed : EXIT.ok;
@@ -281,7 +282,7 @@ export async function cmdReset(p: Parsed, stateDir: string): Promise<number> {
   const held = await lock(p, stateDir, new AbortController().signal);
   const s = open(p, stateDir, 'run');
   try {
-    if (p.boards) return await resetBoards(p, s, stateDir);
+    if (p.boards) return await resetBoards(p, s, stateDir, held);
     for (const node of p.forgetHostKeys) {
       if (!s.cluster.nodes.some((n) => n.name === node)) throw new InputError('--forget-host-key', `no node "${node}" in the cluster file`, `use one of: ${s.cluster.nodes.map((n) => n.name).join(', ')}`);
       out(s.store.forgetHostKey(node) ? `${node}: pinned host key forgotten; the next connection pins the key it sees` : `${node}: no host key was pinned`);

@@ -239,7 +239,7 @@ export class Engine {
     this.prepare(stages);
     this.#refused = false;
     this.#emit({ type: 'run-start', stages: [...stages] });
-    const leases = run.holder && this.#o.leases ? new BoardLeases({ ports: this.#o.ports, holder: run.holder, cluster: this.#o.cluster.name, settings: this.#o.leases, note: (node, line) => this.#emit({ type: 'log', stage: this.#currentStage ?? stages[0]!, step: 'lease', node, line }) }) : undefined;
+    const leases = run.holder ? this.#leases(run.holder, (node, line) => this.#emit({ type: 'log', stage: this.#currentStage ?? stages[0]!, step: 'lease', node, line })) : undefined;
     this.#runPorts = leases?.ports;
     let status: 'done' | 'failed' | 'cancelled' = 'done';
     try {
@@ -255,6 +255,20 @@ export class Engine {
     }
     this.#emit({ type: 'run-end', status });
     return status === 'failed' && this.#refused ? 'refused' : status;
+  }
+
+  #leases(holder: LockHolder, note: (node: string, line: string) => void): BoardLeases | undefined {
+    return this.#o.leases ? new BoardLeases({ ports: this.#o.ports, holder, cluster: this.#o.cluster.name, settings: this.#o.leases, note }) : undefined;
+  }
+
+  /** Work on boards outside the stages (reset --boards) holds their leases as a run does, through these ports. */
+  async withLeases<T>(holder: LockHolder, note: (node: string, line: string) => void, work: (ports: Ports) => Promise<T>): Promise<T> {
+    const leases = this.#leases(holder, note);
+    try {
+      return await work(leases?.ports ?? this.#o.ports);
+    } finally {
+      await leases?.release();
+    }
   }
 
   async #runStage(stage: Stage, signal: AbortSignal): Promise<'done' | 'failed' | 'cancelled'> {
