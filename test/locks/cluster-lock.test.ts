@@ -90,16 +90,17 @@ describe('one run at a time per cluster (built bin, practice lab)', () => {
 
   it('two applies 0.3 s apart: the second is refused (exit 2) naming the first; each step ran once; status agrees', async () => {
     const state = dir('refused');
-    const first = start(state);
+    const a = start(state);
     await new Promise((r) => setTimeout(r, 300));
-    const second = start(state);
-    const secondCode = await second.exit;
-    expect(first.child.exitCode, 'the first run was still going').toBeNull();
-    expect(secondCode, second.out()).toBe(2);
+    const b = start(state);
+    // The one that took the lock first goes on (on a busy machine the later one may start faster); the other is refused.
+    const [codeA, codeB] = await Promise.all([a.exit, b.exit]);
+    expect([codeA, codeB].sort(), `${a.out()}\n---\n${b.out()}`).toEqual([0, 2]);
+    const [first, second] = codeA === 0 ? [a, b] : [b, a];
     expect(second.out()).toMatch(new RegExp(`another run is working on "homelab": boardkube apply --lab --yes --stage configure -f \\S+ \\(PID ${first.child.pid} on \\S+, since \\d\\d:\\d\\d:\\d\\d UTC`));
     expect(second.out()).toMatch(/add --wait .*boardkube status -f /);
     expect(second.out()).not.toMatch(/^\[configure\]/m);
-    expect(await first.exit, first.out()).toBe(0);
+    expect(first.out()).toMatch(/^== done$/m);
 
     const records = steps(state);
     const ran = printed(first.out(), /^(done|skipped)$/);
