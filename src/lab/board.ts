@@ -30,12 +30,27 @@ export interface LabBoardData {
   faults: LabFault[];
   files: Record<string, string>;
   /**
+   * Mode and owner of the files a run wrote (absent: written by the image, 0644 root). Optional, so progress saved
+   * before the lab kept them still opens.
+   */
+  fileModes?: Record<string, LabFileMode>;
+  /**
    * Free-form facts the stage simulators keep (kernel, packages, swap, ...). `keyInstalled: true` once the first-login
    * step put the key on a board with the key-not-installed fault (absent: the key is there, as flashed by boardkube).
    */
   facts: Record<string, Json>;
   /** Epoch ms until which the board is rebooting (0 = up). */
   bootingUntil: number;
+}
+
+export interface LabFileMode {
+  mode: number;
+  owner: string;
+}
+
+/** A file's mode and owner as `stat -c '%a %U'` would report them. */
+export function fileMode(b: LabBoardData, path: string): LabFileMode {
+  return b.fileModes?.[path] ?? { mode: 0o644, owner: 'root' };
 }
 
 function fakeFingerprint(): string {

@@ -1,11 +1,13 @@
-// A practice-lab board behind the Host port: same errors, same host-key rules, simulated commands.
+// A practice-lab board behind the Host port: same errors, same host-key rules, simulated commands. As strict as a
+// board whose login is an ordinary user with sudo: what needs root fails without sudo, files keep their mode and
+// owner (a root-only file cannot be read back without sudo), and a command slower than its timeout times out.
 import { readFile, writeFile } from 'node:fs/promises';
 import { hostKeyChangedMessage, HostError, publicKeyBody, type ExecOptions, type ExecResult, type Host, type HostKeyInfo, type HostKeyPolicy, type InstallKeyOptions } from '../ports/host.ts';
 import { labPrivateFiles, type LabBoardData } from './board.ts';
 import { sleep } from '../util/sleep.ts';
 
 const cancelled = () => new HostError('aborted', 'cancelled');
-import { simulate } from './commands.ts';
+import { readable, ROOT_ONLY_DIRS, simulate } from './commands.ts';
 
 export interface LabWorldHandle {
   boards(): LabBoardData[];
@@ -92,7 +94,16 @@ export class LabHost implements Host {
 
   async exec(command: string, opts: ExecOptions = {}): Promise<ExecResult> {
     await this.connect(opts.signal);
-    const r = simulate(this.board, command, this.world.boards());
+    const stdin = opts.stdin === undefined ? undefined : opts.stdin.toString();
+    const r = simulate(this.board, command, this.world.boards(), { sudo: opts.sudo, stdin });
+    const ms = (r.ms ?? 50) * (this.board.faults.includes('slow') ? 5 : 1);
+    if (opts.timeoutMs !== undefined && ms > opts.timeoutMs) {
+      // As the SSH adapter does: the command is signalled, its output lost (what it changed so far stays).
+      await this.#delay(opts.timeoutMs, opts.signal);
+      this.world.persist();
+      const short = command.trim().split('\n')[0]!.slice(0, 60);
+      throw new HostError('timeout', `\`${short}\` on ${this.node} did not finish within ${opts.timeoutMs} ms`);
+    }
     await this.#delay(r.ms ?? 50, opts.signal);
     const stdout = r.stdout ?? '';
     const stderr = r.stderr ?? '';
@@ -106,9 +117,12 @@ export class LabHost implements Host {
     return { code: r.code ?? 0, stdout, stderr };
   }
 
-  async writeFile(remotePath: string, content: string | Buffer, opts: { mode?: number; signal?: AbortSignal } = {}): Promise<void> {
+  async writeFile(remotePath: string, content: string | Buffer, opts: { mode?: number; sudo?: boolean; signal?: AbortSignal } = {}): Promise<void> {
     await this.connect(opts.signal);
     await this.#delay(40, opts.signal);
+    if (!opts.sudo && ROOT_ONLY_DIRS.test(remotePath)) {
+      throw new Error(`${this.node}: cannot write ${remotePath}: Permission denied (it belongs to root: write it with sudo) (practice lab: the login is an ordinary user, as on most boards)`);
+    }
     if (opts.mode !== undefined && (opts.mode & 0o077) === 0) {
       // Only root may read it, so it may hold a secret: kept in memory, never saved with the progress.
       labPrivateFiles(this.board).set(remotePath, content.toString());
@@ -117,6 +131,8 @@ export class LabHost implements Host {
       labPrivateFiles(this.board).delete(remotePath);
       this.board.files[remotePath] = content.toString();
     }
+    // The SSH adapter's default mode; sudo makes the file root's, as `install` under sudo does.
+    (this.board.fileModes ??= {})[remotePath] = { mode: opts.mode ?? 0o644, owner: opts.sudo ? 'root' : this.user };
     this.world.persist();
   }
 
@@ -124,6 +140,7 @@ export class LabHost implements Host {
     await this.connect(opts.signal);
     const content = this.board.files[remotePath] ?? labPrivateFiles(this.board).get(remotePath);
     if (content === undefined) throw new Error(`${this.node}: ${remotePath}: No such file`);
+    if (!readable(this.board, remotePath, this.user)) throw new Error(`${this.node}: ${remotePath}: Permission denied (practice lab: the login is an ordinary user, as on most boards)`);
     return Buffer.from(content);
   }
 

@@ -2,6 +2,8 @@
 // the board coherent: what a step changes is what a later probe reads, a reboot brings up the kernel that was
 // installed (if the boot script is there), and settings that do not survive a reboot are lost at the reboot.
 // Durations are realistic at BOARDKUBE_LAB_SPEED=1: the whole stage takes about two minutes, the upgrade ~45 s.
+// `root: true` marks the scripts that need root although the lab's generic rules (src/lab/commands.ts) cannot see
+// it (they write through a variable such as f=/etc/hosts); the others are judged by those rules.
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { LabBoardData } from '../board.ts';
 import { registerLabCommands, type LabCommand, type LabResult } from '../commands.ts';
@@ -129,6 +131,7 @@ const commands: LabCommand[] = [
   },
   {
     name: 'hostnamectl set-hostname',
+    root: true,
     match: /hostnamectl set-hostname ('[^']*'|\S+)/,
     run: (b, m) => {
       const name = unquote(m[1]!);
@@ -139,6 +142,7 @@ const commands: LabCommand[] = [
   },
   {
     name: '/etc/hosts block',
+    root: true,
     match: /<<'BOARDKUBE_EOF'\n([\s\S]*?\n)BOARDKUBE_EOF/,
     run: (b, m) => {
       const block = m[1]!;
@@ -159,6 +163,7 @@ const commands: LabCommand[] = [
   },
   {
     name: 'time zone link',
+    root: true,
     match: /ln -sfn '?\.\.\/usr\/share\/zoneinfo\/([^'\s]+)'? /,
     run: (b, m) => {
       b.facts.localtime = `../usr/share/zoneinfo/${m[1]}`;
@@ -175,6 +180,7 @@ const commands: LabCommand[] = [
   },
   {
     name: 'time sync on, wait for it',
+    root: true,
     match: /systemctl enable --now systemd-timesyncd\.service/,
     run: (b) => {
       b.facts.timesync = true;
@@ -219,6 +225,7 @@ const commands: LabCommand[] = [
   },
   {
     name: 'pacman-key --list-keys',
+    root: true,
     match: /pacman-key --list-keys/,
     run: (b) => (b.facts.pacmanKeys === true ? { ms: 600 } : { code: 1, ms: 300 }),
   },
@@ -239,6 +246,7 @@ const commands: LabCommand[] = [
   },
   {
     name: 'write mainline U-Boot to the boot disk',
+    root: true,
     match: /writing U-Boot to \$disk/,
     run: (b) => {
       const current = b.facts.ubootMainline === true;
@@ -326,6 +334,7 @@ const commands: LabCommand[] = [
   },
   {
     name: 'comment out swap in fstab',
+    root: true,
     match: /swap off for Kubernetes \(boardkube\)/,
     run: (b) => {
       const fstab = b.files['/etc/fstab'] ?? ARCH_FSTAB;

@@ -12,7 +12,9 @@ import { StateStore } from '../../../src/engine/state.ts';
 import type { EngineEvent, Json } from '../../../src/engine/types.ts';
 import type { LabBoardData } from '../../../src/lab/board.ts';
 import { LAB_MAINLINE_KERNEL } from '../../../src/lab/index.ts';
-import { hostsBlock, K8S_SYSCTL, MODULES_LOAD_CONF, SYSCTL_CONF } from '../../../flows/configure/scripts.ts';
+import { hostsBlock, K8S_SYSCTL, MODULES_LOAD_CONF, PACMAN_KEYS_PROBE, setHostnameScript, SYSCTL_CONF, SYSCTL_PATH, TIME_SYNC_SCRIPT } from '../../../flows/configure/scripts.ts';
+import { needsRoot, ROOT_ONLY_DIRS, simulatorFor } from '../../../src/lab/commands.ts';
+import { HostError } from '../../../src/ports/host.ts';
 
 process.env.BOARDKUBE_LAB_SPEED = '0';
 
@@ -191,5 +193,73 @@ describe('configure in the practice lab', () => {
     const r = await run(dir, ['n2-worker1:changed-host-key']);
     expect(r.outcome).toBe('failed');
     expect(errorOf(r.events, 'connect', 'n2-worker1')).toMatch(/host key of n2-worker1 .* has changed/);
+  });
+});
+
+describe('the practice lab is as strict as a board whose login is an ordinary user with sudo', () => {
+  async function labHost(stateDir: string) {
+    const s = openSession({ cluster, stateDir, lab: true, log: false });
+    return { s, host: s.ports.host(cluster.nodes[1]!) };
+  }
+
+  it('every command of the configure plan that needs root is sent with sudo (the lab\'s rules decide, not the flow)', async () => {
+    const s = openSession({ cluster, stateDir: newStateDir(), lab: true, log: false });
+    try {
+      const actions = await s.engine.plan(['configure']);
+      const missing = actions.filter((a) => (a.type === 'command' || a.type === 'file') && !a.sudo && (a.type === 'file' ? ROOT_ONLY_DIRS.test(a.path ?? '') : needsRoot(a.content ?? '', simulatorFor(a.content ?? ''))));
+      expect(missing.map((a) => `${a.step}@${a.node}: ${a.description}`)).toEqual([]);
+      // The rules are not vacuous: most of the plan needs root.
+      expect(actions.filter((a) => a.sudo).length).toBeGreaterThan(50);
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('without sudo: root\'s commands fail, writes under /etc are refused, nothing changes', async () => {
+    const { s, host } = await labHost(newStateDir());
+    try {
+      const before = (await host.readFile('/etc/hostname')).toString();
+      const r = await host.exec(setHostnameScript('someone-else'));
+      expect(r.code).toBe(1);
+      expect(r.stderr).toMatch(/Permission denied: this needs root .*send it with sudo/);
+      expect((await host.readFile('/etc/hostname')).toString()).toBe(before);
+      await expect(host.writeFile(SYSCTL_PATH, SYSCTL_CONF, { mode: 0o644 })).rejects.toThrow(/cannot write \/etc\/sysctl\.d\/k8s\.conf: Permission denied/);
+      expect((await host.exec(TIME_SYNC_SCRIPT)).code).toBe(1);
+      expect((await host.exec(PACMAN_KEYS_PROBE)).code).toBe(1);
+      // With sudo the same script works.
+      expect((await host.exec(setHostnameScript('someone-else'), { sudo: true })).code).toBe(0);
+      expect((await host.readFile('/etc/hostname')).toString()).toBe('someone-else\n');
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('files keep their mode and owner: a probe reads them, a root-only file cannot be read back without sudo', async () => {
+    const { s, host } = await labHost(newStateDir());
+    try {
+      await host.writeFile(SYSCTL_PATH, SYSCTL_CONF, { mode: 0o644, sudo: true });
+      expect((await host.exec(`stat -c '%a %U' ${SYSCTL_PATH}`)).stdout).toBe('644 root\n');
+      expect((await host.readFile(SYSCTL_PATH)).toString()).toBe(SYSCTL_CONF);
+      await host.writeFile(SYSCTL_PATH, SYSCTL_CONF, { mode: 0o600, sudo: true });
+      expect((await host.exec(`stat -c '%a %U' ${SYSCTL_PATH}`)).stdout).toBe('600 root\n');
+      await expect(host.readFile(SYSCTL_PATH)).rejects.toThrow(/Permission denied/);
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('a command slower than its timeout times out as over SSH (HostError "timeout")', async () => {
+    // The time sync waits 30 s on a board that reaches no NTP server (the clock-skew fault).
+    const node = cluster.nodes[1]!;
+    const s = openSession({ cluster, stateDir: newStateDir(), lab: true, labFaults: [`${node.name}:clock-skew`], log: false });
+    try {
+      const h = s.ports.host(node);
+      const e = await h.exec(TIME_SYNC_SCRIPT, { sudo: true, timeoutMs: 5000 }).then(() => undefined, (x: unknown) => x);
+      expect(e).toBeInstanceOf(HostError);
+      expect((e as HostError).kind).toBe('timeout');
+      expect((await h.exec(TIME_SYNC_SCRIPT, { sudo: true, timeoutMs: 60_000 })).stdout).toBe('synchronized=no\n');
+    } finally {
+      await s.close();
+    }
   });
 });
