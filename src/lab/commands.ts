@@ -2,7 +2,7 @@
 // a script nobody simulates fails with exit 127, so a gap in the lab shows instead of passing silently.
 // The lab is as strict as a board whose login is an ordinary user with sudo: a command that needs root (its
 // simulator says so, or it manages packages, services, modules, mounts or writes under /etc ...) fails without sudo.
-import { fileMode, type LabBoardData } from './board.ts';
+import { fileMode, labPrivateFiles, type LabBoardData } from './board.ts';
 
 export interface LabResult {
   code?: number;
@@ -104,7 +104,7 @@ registerLabCommands([
     match: /^\s*stat -c '%a %U' (\/[\w./-]+)\s*$/,
     root: false,
     run: (b, m) => {
-      if (b.files[m[1]!] === undefined) return { code: 1, stderr: `stat: cannot statx '${m[1]}': No such file or directory`, ms: 30 };
+      if (b.files[m[1]!] === undefined && !labPrivateFiles(b).has(m[1]!)) return { code: 1, stderr: `stat: cannot statx '${m[1]}': No such file or directory`, ms: 30 };
       const f = fileMode(b, m[1]!);
       return { stdout: `${f.mode.toString(8)} ${f.owner}\n`, ms: 30 };
     },

@@ -38,6 +38,13 @@ export interface BoardOptions {
    * the client key is NOT authorized up front: sshd reads only each user's ~/.ssh/authorized_keys.
    */
   passwordLogin?: { users: Array<{ name: string; password: string }>; loginUser: string };
+  /**
+   * Starts sshd through a wrapper (test/harness/system-board.ts: its own namespaces and a setup script): gets sshd's
+   * argv, returns the whole argv. The wrapper must exec sshd, so the process started is sshd.
+   */
+  launch?: (sshd: string[]) => string[];
+  /** Runs before every start of the listener: the first one and every up() (a board's boot). */
+  beforeUp?: () => Promise<void> | void;
 }
 
 export interface Board {
@@ -145,7 +152,10 @@ export async function startBoard(opts: BoardOptions = {}): Promise<Board> {
     let stopped = false;
 
     const startServer = async (): Promise<void> => {
-      const p = spawn(SSHD, ['-D', '-e', '-f', conf], { stdio: ['ignore', 'ignore', 'pipe'] });
+      await opts.beforeUp?.();
+      const sshdArgv = [SSHD, '-D', '-e', '-f', conf];
+      const argv = opts.launch ? opts.launch(sshdArgv) : sshdArgv;
+      const p = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'ignore', 'pipe'] });
       child = p;
       let out = '';
       await new Promise<void>((resolve, reject) => {
