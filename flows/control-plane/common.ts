@@ -17,12 +17,12 @@ export function redactTokens(line: string): string {
   return line.replace(/\b[a-z0-9]{6}\.[a-z0-9]{16}\b/g, '<token>');
 }
 
-export function stateDirOf(ctx: Pick<StepContext, 'options'>): string {
-  return typeof ctx.options.stateDir === 'string' ? ctx.options.stateDir : defaultStateDir();
+export function stateDirOf(ctx: Pick<StepContext, 'ports'>): string {
+  return ctx.ports.local.stateDir?.() ?? defaultStateDir();
 }
 
 /** Where the admin kubeconfig fetched from the master is kept on this computer (mode 0600). */
-export function localAdminConf(ctx: Pick<StepContext, 'options' | 'cluster'>): string {
+export function localAdminConf(ctx: Pick<StepContext, 'ports' | 'cluster'>): string {
   return adminKubeconfigPath(stateDirOf(ctx), ctx.cluster.name);
 }
 

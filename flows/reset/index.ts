@@ -27,7 +27,6 @@ export interface ResetContext {
   cluster: ClusterSpec;
   ports: Ports;
   store: StateStore;
-  stateDir: string;
 }
 
 const withMaster = (c: ResetContext, nodes: NodeSpec[]) => nodes.some((n) => n.name === controlPlaneNode(c.cluster).name);
@@ -37,7 +36,7 @@ export function boardResetPlan(c: ResetContext, nodes: NodeSpec[]): Action[] {
   const at = { stage: 'workers' as StageId, step: 'board-reset' };
   const actions: Action[] = nodes.map((n) => ({ ...at, stage: n.role === 'control-plane' ? 'control-plane' : 'workers', node: n.name, type: 'command', sudo: true, description: `reset ${n.name}: kubeadm reset -f, CNI files and links, KUBE-/FLANNEL chains, /etc/kubernetes; restart ${runtimeOf(c.cluster).service}`, content: script }));
   if (withMaster(c, nodes)) {
-    const ctx = { ports: c.ports, options: { stateDir: c.stateDir }, cluster: c.cluster };
+    const ctx = { ports: c.ports, cluster: c.cluster };
     actions.push(
       { ...at, stage: 'control-plane', node: null, type: 'local', description: `remove the context ${c.cluster.name} from ${userKubeconfig(ctx)} (only the entries boardkube wrote) and ${localAdminConf(ctx)}`, path: userKubeconfig(ctx) },
       { ...at, stage: 'control-plane', node: null, type: 'local', description: `forget the saved progress of ${STAGES_AFTER_PACKAGES.join(', ')}: the cluster is back to "packages done"` },
@@ -69,7 +68,7 @@ export async function runBoardReset(c: ResetContext, nodes: NodeSpec[], o: { sig
     }
   });
   if (withMaster(c, nodes) && !failed.some((f) => f.node === controlPlaneNode(c.cluster).name)) {
-    const ctx = { ports: c.ports, options: { stateDir: c.stateDir }, cluster: c.cluster };
+    const ctx = { ports: c.ports, cluster: c.cluster };
     const target = userKubeconfig(ctx);
     if (fs.existsSync(target)) {
       const r = removeFromKubeconfig(fs.readFileSync(target, 'utf8'), c.cluster.name);

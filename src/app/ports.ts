@@ -67,6 +67,7 @@ function labLocal(stateDir: string, cluster: string): Local {
     },
     isRoot: () => true,
     kubeconfigPath: () => join(stateDir, `${cluster}.lab-kubeconfig`),
+    stateDir: () => stateDir,
   };
 }
 
@@ -139,7 +140,7 @@ function realPorts(o: PortsOptions): Ports {
   return {
     mode: 'real',
     host: (node) => hosts.get(node),
-    local: new LocalMachine({ sudoPassword, log: (line) => o.log?.write('local', line) }),
+    local: new LocalMachine({ stateDir: o.stateDir, sudoPassword, log: (line) => o.log?.write('local', line) }),
     disks: new RealDisks(),
     async cluster() {
       if (cluster) return cluster;

@@ -253,10 +253,10 @@ export async function cmdStatus(p: Parsed, stateDir: string): Promise<number> {
 }
 
 /** reset --boards: the plan, a yes, then every named board back to "packages done". */
-async function resetBoards(p: Parsed, s: Session, stateDir: string, held: ClusterLock): Promise<number> {
+async function resetBoards(p: Parsed, s: Session, held: ClusterLock): Promise<number> {
   const { boardResetPlan, resetTargets, runBoardReset } = await import('../../flows/reset/index.ts');
   const nodes = resetTargets(s.cluster, p.nodes);
-  const c = { cluster: s.cluster, ports: s.ports, store: s.store, stateDir };
+  const c = { cluster: s.cluster, ports: s.ports, store: s.store };
   const actions = boardResetPlan(c, nodes);
   if (p.json) out(JSON.stringify(actions, null, 2));
   else for (const a of actions) out(`${a.node ?? 'this computer'}: ${a.description}${a.content ? `\n${a.content.replace(/\n$/, '').split('\n').map((l) => `    | ${l}`).join('\n')}` : ''}`);
@@ -282,7 +282,7 @@ export async function cmdReset(p: Parsed, stateDir: string): Promise<number> {
   const held = await lock(p, stateDir, new AbortController().signal);
   const s = open(p, stateDir, 'run');
   try {
-    if (p.boards) return await resetBoards(p, s, stateDir, held);
+    if (p.boards) return await resetBoards(p, s, held);
     for (const node of p.forgetHostKeys) {
       if (!s.cluster.nodes.some((n) => n.name === node)) throw new InputError('--forget-host-key', `no node "${node}" in the cluster file`, `use one of: ${s.cluster.nodes.map((n) => n.name).join(', ')}`);
       out(s.store.forgetHostKey(node) ? `${node}: pinned host key forgotten; the next connection pins the key it sees` : `${node}: no host key was pinned`);

@@ -19,6 +19,8 @@ export interface Local {
    * control-plane stage adds the cluster's context. The practice lab keeps one of its own beside its progress.
    */
   kubeconfigPath?(): string;
+  /** boardkube's folder for this computer's progress, logs and the files stages fetch (the admin kubeconfig). */
+  stateDir?(): string;
 }
 
 /** kubectl's own rule: the first file of $KUBECONFIG, else ~/.kube/config. */

@@ -6,6 +6,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { execa } from 'execa';
 import { HostError, type ExecOptions, type ExecResult } from '../../ports/host.ts';
+import { defaultStateDir } from '../../engine/state-dir.ts';
 import { userKubeconfigPath, type Local, type ToolInfo } from '../../ports/local.ts';
 import { LineSplitter } from '../lines.ts';
 
@@ -14,6 +15,8 @@ export interface LocalMachineOptions {
   sudoPassword?: () => string | undefined;
   /** Extra folders searched by tool() after PATH; default /usr/local/sbin, /usr/sbin, /sbin. */
   extraToolDirs?: string[];
+  /** boardkube's state folder (--state-dir). */
+  stateDir?: string;
   /** Progress lines (commands, exit codes); never carries the sudo password. */
   log?: (line: string) => void;
 }
@@ -31,6 +34,10 @@ export class LocalMachine implements Local {
 
   kubeconfigPath(): string {
     return userKubeconfigPath(process.env, os.homedir());
+  }
+
+  stateDir(): string {
+    return this.opts.stateDir ?? defaultStateDir();
   }
 
   async tool(name: string, opts: { version?: boolean } = {}): Promise<ToolInfo> {

@@ -24,7 +24,7 @@ function newStateDir(): string {
 
 async function run(stateDir: string, stages: StageId[], faults: string[] = []) {
   const secrets = new MemorySecrets();
-  const s = openSession({ cluster, stateDir, lab: true, labFaults: faults, secrets, options: Object.fromEntries(stages.map((id) => [id, { stateDir }])) });
+  const s = openSession({ cluster, stateDir, lab: true, labFaults: faults, secrets });
   const events: EngineEvent[] = [];
   s.engine.on((e) => events.push(e));
   try {
@@ -70,10 +70,10 @@ describe('control-plane and workers in the practice lab', () => {
     // Board reset: plan first, then every board back to "packages done", the context gone; then apply again.
     const s = openSession({ cluster, stateDir: dir, lab: true, log: false });
     try {
-      const plan = boardResetPlan({ cluster, ports: s.ports, store: s.store, stateDir: dir }, cluster.nodes);
+      const plan = boardResetPlan({ cluster, ports: s.ports, store: s.store }, cluster.nodes);
       expect(plan.filter((a) => a.type === 'command').map((a) => a.node)).toEqual(cluster.nodes.map((n) => n.name));
       const lines: string[] = [];
-      const r = await runBoardReset({ cluster, ports: s.ports, store: s.store, stateDir: dir }, cluster.nodes, { signal: new AbortController().signal, log: (_n, l) => lines.push(l) });
+      const r = await runBoardReset({ cluster, ports: s.ports, store: s.store }, cluster.nodes, { signal: new AbortController().signal, log: (_n, l) => lines.push(l) });
       expect(r.failed).toEqual([]);
       expect(s.engine.stageStatus('control-plane')).toBe('not-started');
       expect(s.engine.stageStatus('workers')).toBe('not-started');
