@@ -5,7 +5,7 @@ import { Box, Text, useInput } from 'ink';
 import { useRef, useState, type ReactElement } from 'react';
 import { BOARDS } from '../src/boards/index.ts';
 import { RELEASES } from '../src/catalog/versions.ts';
-import { WizardController, type DraftField, type WizardSnapshot } from '../src/app/wizard.ts';
+import { hasInventoryRow, WizardController, type DraftField, type WizardSnapshot } from '../src/app/wizard.ts';
 import type { Problem } from '../src/cluster/validate.ts';
 import { useController, useUi, useWizard } from './context.ts';
 import { T } from './components/T.tsx';
@@ -58,12 +58,17 @@ function continueLabel(s: WizardSnapshot): string {
  * that have no row of their own (a misspelt field, apiVersion ...), each with its line. */
 export function fileLines(s: WizardSnapshot, width: number): Array<{ text: string; tone: 'bad' | 'muted' }> {
   const f = s.inventoryFile;
-  if (!f?.exists || s.draftIsOpenCluster) return [];
   const out: Array<{ text: string; tone: 'bad' | 'muted' }> = [];
-  for (const l of wrapLines(`${f.path} is left as it is until you save; the old version is then kept as ${baseName(f.path)}.bak.`, width, 2)) out.push({ text: l, tone: 'muted' });
-  for (const p of f.outside) {
-    const where = p.line ? `line ${p.line}: ` : '';
-    for (const l of wrapLines(`✗ ${where}${p.field}: ${p.message} (fix: ${p.fix})`, width, 3)) out.push({ text: l, tone: 'bad' });
+  if (f?.exists && !s.draftIsOpenCluster) for (const l of wrapLines(`${f.path} is left as it is until you save; the old version is then kept as ${baseName(f.path)}.bak.`, width, 2)) out.push({ text: l, tone: 'muted' });
+  // Problems at fields the inventory does not edit (kubernetes.*): they stop Continue and are fixed in the file.
+  const live = s.problems.filter((p) => !hasInventoryRow(p.field));
+  // The file's own problems the draft no longer has (a misspelt name: left out when saved, kept in the .bak).
+  const fileOnly = (f?.exists && !s.draftIsOpenCluster ? f.outside : []).filter((p) => !live.some((l) => l.field === p.field));
+  const line = (field: string) => (f?.lines[field] ? `line ${f.lines[field]}: ` : '');
+  for (const p of live) for (const l of wrapLines(`✗ ${line(p.field)}${p.field}: ${p.message} (fix: ${p.fix}; edit it in the file)`, width, 3)) out.push({ text: l, tone: 'bad' });
+  for (const p of fileOnly) {
+    const then = /^is not a field/.test(p.message) ? 'Continue leaves it out, the .bak keeps it' : 'Continue writes it right';
+    for (const l of wrapLines(`✗ ${line(p.field)}${p.field}: ${p.message} (fix: ${p.fix}; ${then})`, width, 4)) out.push({ text: l, tone: 'bad' });
   }
   return out;
 }

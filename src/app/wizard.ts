@@ -4,7 +4,7 @@
 export { WizardController, type WizardOptions } from './wizard/controller.ts';
 export { splitFix } from './wizard/errors.ts';
 export { cleanLine, RingBuffer } from './wizard/logs.ts';
-export { draftFromSpec, draftToRaw, fieldOfProblem } from './wizard/draft.ts';
+export { draftFromSpec, draftToRaw, fieldOfProblem, hasInventoryRow } from './wizard/draft.ts';
 export { createSshKey, labKeyPath } from './wizard/keys.ts';
 export {
   DRAFT_FIELDS,

@@ -1,13 +1,26 @@
 // The inventory being edited (a Draft: every field a string, as typed) and how it maps to and from a cluster
 // file. Pure functions: the editor (inventory.ts) keeps the draft and checks it.
-import type { ClusterSpec } from '../../cluster/spec.ts';
+import { CLUSTER_FIELDS, type ClusterSpec } from '../../cluster/spec.ts';
 import { BOARDS } from '../../boards/index.ts';
 import { RELEASES } from '../../catalog/versions.ts';
 import type { Draft, DraftField } from './store.ts';
 import { DRAFT_FIELDS, emptyDraft } from './store.ts';
 
+/** The fields of the cluster file the inventory edits; every other known field passes through untouched. */
+const EDITED = new Set(['apiVersion', 'kind', 'name', 'board', 'kubernetesVersion', 'network', 'ssh', 'timezone', 'nodes']);
+const NODE_EDITED = new Set(['name', 'role', 'address']);
+const NODE_FIELDS = (CLUSTER_FIELDS.nodes as { list: Record<string, unknown> }).list;
+
+/** The known fields of `o` the inventory does not edit (a misspelt name is not kept: the .bak has it). */
+function passThrough(o: Record<string, unknown>, known: Record<string, unknown>, edited: Set<string>): Record<string, unknown> | undefined {
+  const kept = Object.entries(o).filter(([k, v]) => k in known && !edited.has(k) && v !== undefined);
+  return kept.length ? Object.fromEntries(kept) : undefined;
+}
+
 export function draftFromSpec(spec: ClusterSpec): Draft {
+  const extra = passThrough(spec as unknown as Record<string, unknown>, CLUSTER_FIELDS, EDITED);
   return {
+    ...(extra ? { extra } : {}),
     name: spec.name,
     board: spec.board,
     kubernetesVersion: spec.kubernetesVersion,
@@ -20,13 +33,17 @@ export function draftFromSpec(spec: ClusterSpec): Draft {
     keyPath: spec.ssh.keyPath,
     sshPort: spec.ssh.port === 22 ? '' : String(spec.ssh.port),
     timezone: spec.timezone,
-    nodes: spec.nodes.map((n) => ({ ...n })),
+    nodes: spec.nodes.map((n) => {
+      const rest = passThrough(n as unknown as Record<string, unknown>, NODE_FIELDS, NODE_EDITED);
+      return { name: n.name, role: n.role, address: n.address, ...(rest ? { extra: rest } : {}) };
+    }),
   };
 }
 
 /** The raw cluster-file object for a draft, as validateCluster reads it. */
 export function draftToRaw(d: Draft): Record<string, unknown> {
   return {
+    ...(d.extra ?? {}),
     apiVersion: 'boardkube.dev/v1alpha1',
     kind: 'Cluster',
     name: d.name,
@@ -45,7 +62,7 @@ export function draftToRaw(d: Draft): Record<string, unknown> {
     // A port that is not a number goes to the validator as written, which names it.
     ssh: { user: d.sshUser, keyPath: d.keyPath, ...(d.sshPort === '' ? {} : { port: /^\d+$/.test(d.sshPort) ? Number(d.sshPort) : d.sshPort }) },
     ...(d.timezone === '' ? {} : { timezone: d.timezone }),
-    nodes: d.nodes.map((n) => ({ name: n.name, role: n.role, address: n.address })),
+    nodes: d.nodes.map((n) => ({ ...(n.extra ?? {}), name: n.name, role: n.role, address: n.address })),
   };
 }
 
@@ -61,7 +78,9 @@ export function draftFromRaw(rawValue: unknown, base: Draft = emptyDraft()): Dra
   const net = asObj(raw.network);
   const ssh = asObj(raw.ssh);
   const s = (v: unknown, d: string) => (typeof v === 'string' ? v : typeof v === 'number' || typeof v === 'boolean' ? String(v) : d);
+  const extra = passThrough(raw, CLUSTER_FIELDS, EDITED);
   return {
+    ...(extra ? { extra } : {}),
     name: s(raw.name, base.name),
     board: s(raw.board, base.board),
     kubernetesVersion: s(raw.kubernetesVersion, base.kubernetesVersion),
@@ -77,7 +96,8 @@ export function draftFromRaw(rawValue: unknown, base: Draft = emptyDraft()): Dra
     nodes: Array.isArray(raw.nodes)
       ? raw.nodes.map((n) => {
           const o = asObj(n);
-          return { name: s(o.name, ''), role: s(o.role, ''), address: s(o.address, '') };
+          const rest = passThrough(o, NODE_FIELDS, NODE_EDITED);
+          return { name: s(o.name, ''), role: s(o.role, ''), address: s(o.address, ''), ...(rest ? { extra: rest } : {}) };
         })
       : base.nodes,
   };

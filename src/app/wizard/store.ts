@@ -37,7 +37,9 @@ export interface Draft {
   sshPort: string;
   timezone: string;
   /** A role as written (the file may hold one that is not valid: it stays on screen with its problem). */
-  nodes: Array<{ name: string; role: string; address: string }>;
+  nodes: Array<{ name: string; role: string; address: string; extra?: Record<string, unknown> }>;
+  /** Fields of the file the inventory does not edit (kubernetes.*): kept as they are and written back. */
+  extra?: Record<string, unknown>;
 }
 
 /** The cluster file the inventory writes to, and what the wizard found in it when it read it. */
