@@ -53,7 +53,7 @@ export const flashStage: Stage = {
     });
     const left = cluster.nodes.filter((n) => !outputOf('verify', n.name)).map((n) => n.name);
     const next = [...board.firstBootHints];
-    if (left.length) next.push(`Cards still to flash: ${left.join(', ')} (o: choose the board and the reader).`);
+    if (left.length) next.push(`Cards still to flash: ${left.join(', ')} (the next run: choose the board and its card reader).`);
     return { have, next };
   },
   steps: FLASH_STEPS,

@@ -13,6 +13,7 @@ import { parseLabCards, parseLabFaults } from '../lab/faults.ts';
 import { answersOf } from './answers.ts';
 import type { Parsed } from './args.ts';
 import { progressText } from '../util/progress.ts';
+import { reportText, stageReport } from '../app/report.ts';
 import { EXIT } from './exit.ts';
 
 function out(text: string): void {
@@ -220,6 +221,12 @@ export async function cmdApply(p: Parsed, stateDir: string): Promise<number> {
     }
     s.engine.on(progressPrinter);
     const outcome = await s.engine.run(stages, controller.signal, { holder: held.holder });
+    // What the user now has and what to do next, in the wizard's words (src/app/report.ts).
+    for (const id of stages) {
+      const st = s.engine.stage(id);
+      const r = stageReport(st, s);
+      if (r) out(reportText(st, r).join('\n'));
+    }
     if (s.log) out(`log: ${s.log.path}`);
     return { done: EXIT.ok, cancelled: EXIT.interrupted, refused: EXIT.input, failed: EXIT.failed }[outcome];
   } finally {

@@ -166,6 +166,36 @@ describe('resume and the stage screen', () => {
     await ui.press(KEY.enter, 'Everything on /dev/sda');
   }, 90_000);
 
+  it('readonly options: scope and token are chosen from lists; "namespace:" then takes the name typed', async () => {
+    const t = tempStateDir();
+    await savedLabCluster(t.dir, 'kappa');
+    ui = renderWizard({ stateDir: t.dir });
+    await ui.pressUntil(KEY.down, (f) => f.includes('› Resume kappa'));
+    await ui.press(KEY.enter, 'flash: Flash the cards');
+    await ui.press('0', 'readonly: Read-only access');
+    await ui.press('o', 'Options of readonly');
+    await ui.pressUntil(KEY.tab, (f) => /› scope/.test(f));
+    await ui.waitForText(/❯\s+✓?\s*cluster-read/);
+    await ui.press(KEY.down, /❯\s+✓?\s*view/);
+    await ui.press(KEY.enter, '› token');
+    expect(ui.controller.optionValues('readonly').scope).toBe('view');
+    await ui.press(KEY.down, /❯\s+✓?\s*long-lived/);
+    await ui.press(KEY.enter, '› duration');
+    expect(ui.controller.optionValues('readonly').token).toBe('long-lived');
+    // Back to scope: "namespace:" asks for the name after it.
+    ui.write('\u001B[Z');
+    await ui.waitForText(/› token/);
+    ui.write('\u001B[Z');
+    await ui.waitForText(/❯\s+✓?\s*(cluster-read|view)/);
+    await ui.pressUntil(KEY.down, (f) => /❯\s+✓?\s*namespace:NAME/.test(f));
+    await ui.press(KEY.enter, '[namespace:▌]');
+    await ui.press('team-a', '[namespace:team-a▌]');
+    ui.write(KEY.enter);
+    await ui.waitForText('› token');
+    expect(ui.controller.optionValues('readonly').scope).toBe('namespace:team-a');
+    expect(ui.controller.getSnapshot().optionProblems.readonly).toBeUndefined();
+  });
+
   it('the sudo password is typed masked and kept in memory only', async () => {
     const t = tempStateDir();
     await savedLabCluster(t.dir, 'iota');

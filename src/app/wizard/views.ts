@@ -2,8 +2,8 @@
 import type { Session } from '../session.ts';
 import type { NodeSpec } from '../../cluster/spec.ts';
 import type { PinnedKey } from '../../engine/state.ts';
-import type { Stage, StageId, StageReport, StepRecord } from '../../engine/types.ts';
-import { findBoard } from '../../boards/index.ts';
+import type { Stage, StageId, StepRecord } from '../../engine/types.ts';
+import { stageReport } from '../report.ts';
 import { STAGE_IDS } from '../../engine/types.ts';
 import { splitFix } from './errors.ts';
 import type { StageView, StepCell, StepView } from './store.ts';
@@ -30,22 +30,9 @@ export function stageViews(defs: readonly Stage[] | undefined, session: Session 
     let status: StageView['status'] = 'unknown';
     if (unavailable) status = 'unavailable';
     else if (session) status = cancelledOrStatus(session, id);
-    const report = def && session && !unavailable ? reportOf(def, session) : undefined;
+    const report = def && session && !unavailable ? stageReport(def, session) : undefined;
     return { id, title: def?.title ?? STAGE_TITLES[id], summary: def?.summary ?? '', status, unavailable, requires: def?.requires ?? [], options: def?.options ?? [], ...(report ? { report } : {}) };
   });
-}
-
-/** The stage's report from its saved outputs; none when it has nothing to say yet. */
-function reportOf(stage: Stage, session: Session): StageReport | undefined {
-  const board = findBoard(session.cluster.board);
-  if (!stage.report || !board) return undefined;
-  const records = session.store.steps();
-  try {
-    const r = stage.report({ cluster: session.cluster, board, outputOf: (step, node) => records[`${stage.id}/${step}@${node ?? '-'}`]?.outputs });
-    return r.have.length > 0 ? r : undefined;
-  } catch {
-    return undefined;
-  }
 }
 
 /** The engine's status, except that a stage whose only failures are steps the user cancelled reads "cancelled". */
