@@ -9,6 +9,8 @@
 #        BOARDKUBE_ETCD_VERSION  etcd server version (default v3.7.3)
 #        BOARDKUBE_GO_P          parallel compile jobs (go build -p; default GOMAXPROCS or nproc)
 #        GOTOOLCHAIN             default auto: a newer Go is fetched from the proxy only if go.mod needs it
+#        BOARDKUBE_TESTBIN_BINS  build only these (space-separated, from the list below and etcd), e.g.
+#                                `BOARDKUBE_TESTBIN_BINS=kubeadm test/testbin/build.sh v1.35.4` for config-validate tests
 # The Go module and build caches stay at their defaults (outside the repo). Cold build on 2 cores: ~7 min.
 #
 # Progress goes to stderr; the LAST line on stdout is the folder holding the binaries.
@@ -21,6 +23,22 @@ ETCD_VERSION="${BOARDKUBE_ETCD_VERSION:-v3.7.3}"
 CACHE_ROOT="${BOARDKUBE_TESTBIN_DIR:-${HOME}/.cache/boardkube/testbin}"
 OUT="${CACHE_ROOT}/k8s-${K8S_VERSION}"
 K8S_BINS=(kube-apiserver kube-controller-manager kubeadm kubectl kubelet kube-scheduler kube-proxy)
+WANT_ETCD=1
+if [[ -n "${BOARDKUBE_TESTBIN_BINS:-}" ]]; then
+  read -r -a wanted <<<"${BOARDKUBE_TESTBIN_BINS}"
+  subset=()
+  WANT_ETCD=0
+  for w in "${wanted[@]}"; do
+    case " ${K8S_BINS[*]} etcd " in
+      *" ${w} "*) ;;
+      *) printf 'testbin: ERROR: BOARDKUBE_TESTBIN_BINS names "%s"; known: %s etcd\n' "${w}" "${K8S_BINS[*]}" >&2; exit 2 ;;
+    esac
+    if [[ "${w}" == etcd ]]; then WANT_ETCD=1; else subset+=("${w}"); fi
+  done
+  K8S_BINS=("${subset[@]}")
+fi
+ALL_BINS=("${K8S_BINS[@]}")
+((WANT_ETCD)) && ALL_BINS+=(etcd)
 
 log() { printf 'testbin: %s\n' "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
@@ -33,7 +51,7 @@ K8S_MINOR="${BASH_REMATCH[1]}"
 STAGING_VERSION="v0.${K8S_MINOR}.${BASH_REMATCH[2]}"
 
 missing=()
-for bin in "${K8S_BINS[@]}" etcd; do
+for bin in "${ALL_BINS[@]}"; do
   [[ -x "${OUT}/${bin}" ]] || missing+=("${bin}")
 done
 if ((${#missing[@]} == 0)); then
@@ -55,7 +73,7 @@ if command -v flock >/dev/null 2>&1; then
   rm -rf "${OUT}"/.build.*
 fi
 missing=()
-for bin in "${K8S_BINS[@]}" etcd; do
+for bin in "${ALL_BINS[@]}"; do
   [[ -x "${OUT}/${bin}" ]] || missing+=("${bin}")
 done
 if ((${#missing[@]} == 0)); then
@@ -166,7 +184,7 @@ if ((${#need_k8s[@]} > 0)); then
   done
 fi
 
-for bin in "${K8S_BINS[@]}" etcd; do
+for bin in "${ALL_BINS[@]}"; do
   [[ -x "${OUT}/${bin}" ]] || die "${OUT}/${bin} is still missing after the build"
 done
 log "binaries ready in ${OUT}"
