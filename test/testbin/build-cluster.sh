@@ -83,7 +83,7 @@ PAUSE_TAG="$(image_tag pause)"
 ETCD_VERSION="v${ETCD_TAG%-*}"
 
 go_component coredns "${COREDNS_TAG}" github.com/coredns/coredns 0 "" "-s -w" github.com/coredns/coredns
-go_component etcd "${ETCD_VERSION}" go.etcd.io/etcd/server/v3 0 "" "-s -w" go.etcd.io/etcd/server/v3
+go_component etcd "${ETCD_VERSION}" go.etcd.io/etcd/server/v3 0 "" "-s -w" etcd=go.etcd.io/etcd/server/v3
 
 # pause: the kubelet's sandbox, a static C program from the Kubernetes source tree (build/pause/linux/pause.c).
 PAUSE_DIR="${CACHE_ROOT}/pause-${PAUSE_TAG}"

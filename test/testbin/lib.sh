@@ -45,27 +45,31 @@ publish() {
 
 # go_component NAME VERSION MODULE CGO TAGS LDFLAGS PKG...
 #   Builds the packages PKG... of MODULE@VERSION (a module that requires it and names them as tools) into
-#   CACHE_ROOT/NAME-VERSION/ unless that folder exists. Prints nothing on stdout.
+#   CACHE_ROOT/NAME-VERSION/ unless that folder exists. Prints nothing on stdout. A PKG written BIN=PKG is built
+#   as BIN (go would name go.etcd.io/etcd/server/v3 "server").
 go_component() {
   local name="$1" version="$2" module="$3" cgo="$4" tags="$5" ldflags="$6"
   shift 6
   local final="${CACHE_ROOT}/${name}-${version}"
   [[ -d "${final}" ]] && return 0
   command -v go >/dev/null 2>&1 || die "'go' is not on PATH; install Go >= 1.26 to build the test binaries"
-  local work start pkg
+  local work start pkg out
   work="$(new_work "${LOCK_NAME}")"
   start=${SECONDS}
   log "building ${name} ${version} (${module})"
   {
     printf 'module boardkube.local/testbin-%s\n\ngo 1.26.0\n\nrequire %s %s\n\n' "${name}" "${module}" "${version}"
-    for pkg in "$@"; do printf 'tool %s\n' "${pkg}"; done
+    for pkg in "$@"; do printf 'tool %s\n' "${pkg#*=}"; done
   } >"${work}/go.mod"
   mkdir -p "${work}/out"
   (
     cd "${work}"
     export CGO_ENABLED="${cgo}" GOFLAGS="${GOFLAGS:-} -trimpath -buildvcs=false" GOTOOLCHAIN="${GOTOOLCHAIN:-auto}"
     go mod tidy
-    go build -p "${GO_P}" ${tags:+-tags "${tags}"} -ldflags "${ldflags}" -o "${work}/out/" "$@"
+    for pkg in "$@"; do
+      if [[ "${pkg}" == *=* ]]; then out="${work}/out/${pkg%%=*}"; else out="${work}/out/"; fi
+      go build -p "${GO_P}" ${tags:+-tags "${tags}"} -ldflags "${ldflags}" -o "${out}" "${pkg#*=}"
+    done
   ) >&2 || { rm -rf "${work}"; die "building ${name} ${version} failed"; }
   publish "${work}/out" "${final}"
   rm -rf "${work}"

@@ -67,6 +67,8 @@ export async function startRealCluster(): Promise<RealCluster> {
     if (!sandboxImage || !testImage) throw new Error(`the testbin images lack pause or busybox: ${testbin.images.map((i) => i.ref).join(', ')}`);
     let portCounter = 0;
     const theLan = lan;
+    // Names and addresses are taken before the first await, so nodes started in parallel never share one.
+    const taken = { names: new Set<string>(), addresses: new Set<string>([lan.gateway, lan.hostAddress]) };
 
     const cluster: RealCluster = {
       lan,
@@ -79,15 +81,21 @@ export async function startRealCluster(): Promise<RealCluster> {
       testbin,
       async startNode(opts) {
         if (!NAME.test(opts.name)) throw new Error(`node name "${opts.name}": use 1-20 of a-z, 0-9 and "-"`);
-        if (nodes.some((nd) => nd.name === opts.name)) throw new Error(`a node named ${opts.name} is running already`);
-        const address = opts.address ?? nextAddress(theLan, nodes);
-        if (!address.startsWith(`10.250.${n}.`) || [theLan.gateway, theLan.hostAddress].includes(address)) {
+        if (taken.names.has(opts.name)) throw new Error(`a node named ${opts.name} exists already`);
+        const address = opts.address ?? nextAddress(theLan, taken.addresses);
+        if (!address.startsWith(`10.250.${n}.`) || taken.addresses.has(address)) {
           throw new Error(`node address ${address} is not free on the harness LAN ${theLan.cidr}`);
         }
+        taken.names.add(opts.name);
+        taken.addresses.add(address);
         const node = await startNode(
           { lan: theLan, testbin, dir, clientKeyPath, knownHostsPath, lanPort: `p${portCounter++}`, sandboxImage },
           { ...opts, address },
-        );
+        ).catch((err: unknown) => {
+          taken.names.delete(opts.name);
+          taken.addresses.delete(address);
+          throw err;
+        });
         nodes.push(node);
         writeHostsFiles(nodes);
         return node;
@@ -101,10 +109,10 @@ export async function startRealCluster(): Promise<RealCluster> {
   }
 }
 
-function nextAddress(lan: Lan, nodes: HarnessNode[]): string {
+function nextAddress(lan: Lan, taken: Set<string>): string {
   for (let i = 10; i < 250; i++) {
     const a = lan.address(i);
-    if (!nodes.some((nd) => nd.address === a)) return a;
+    if (!taken.has(a)) return a;
   }
   throw new Error('no free address on the harness LAN');
 }

@@ -31,8 +31,9 @@
 // What differs from an Arch board goes through knobs a real user has (patches.ts): `node.ignorePreflightErrors`
 //   (SystemVerification: cgroup v1) for `kubeadm --ignore-preflight-errors`, and `node.patchesDir`, a kubeadm
 //   patches folder (kubeletconfiguration+merge.yaml: failCgroupV1 false, cgroupDriver cgroupfs, cgroupRoot
-//   `node.cgroupRoot`, which exists in every cgroup v1 hierarchy) for `kubeadm init|join --patches DIR`. The folder
-//   is on this machine's shared filesystem, so the same path works on the node.
+//   `node.cgroupRoot`, which exists in every cgroup v1 hierarchy) for `patches.directory` of an Init/Join
+//   configuration, or `--patches DIR` without --config. The folder is on this machine's shared /var/tmp, so the same
+//   path works on the node; or upload its files.
 // Teardown (`node.stop()`, `cluster.stop()`): every process of the node by PID (its mount and network namespace,
 //   its cgroup root), its cgroups, its namespaces; then the LAN; the last cluster on the machine restores the global
 //   sysctls the kubelet changed (machine.ts GLOBAL_SYSCTLS). Nothing is mounted in the machine's own mount

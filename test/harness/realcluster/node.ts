@@ -59,7 +59,7 @@ export interface HarnessNode {
   hostKeyPubPath: string;
   /** The node's kubelet cgroupRoot ("/harness-N-NAME"), created in every cgroup v1 hierarchy. */
   cgroupRoot: string;
-  /** A kubeadm patches folder for this node (writeKubeadmPatches): pass it to `kubeadm init|join --patches`. */
+  /** This node's kubeadm patches folder (writeKubeadmPatches), for patches.directory or `--patches` (no --config). */
   patchesDir: string;
   /** What this machine needs in `kubeadm ... --ignore-preflight-errors`. */
   ignorePreflightErrors: readonly string[];

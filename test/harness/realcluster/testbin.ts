@@ -44,7 +44,7 @@ async function build(): Promise<ClusterTestbin> {
   });
   const dirs: Record<string, string> = {};
   for (const line of out.split('\n')) {
-    const m = /^([a-z-]+)=(\/.+)$/.exec(line.trim());
+    const m = /^([a-z0-9-]+)=(\/.+)$/.exec(line.trim());
     if (m) dirs[m[1]!] = m[2]!;
   }
   const need = ['k8s', 'containerd', 'runc', 'crictl', 'cni-flannel', 'images'];

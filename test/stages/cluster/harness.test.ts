@@ -5,6 +5,7 @@
 // knobs (ignore-preflight-errors, a patches folder), flannel from the locally built images, a `kubeadm join`, both
 // nodes Ready, CoreDNS answering a pod on the worker. The `systemctl` on the nodes is a test stand-in (no systemd).
 // Needs root and `npm run testbin` (cold: many minutes).
+import * as fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_RELEASE } from '../../../src/catalog/versions.ts';
 import { flannelImages } from '../../../src/catalog/images.ts';
@@ -65,10 +66,11 @@ describe('real-cluster harness', () => {
       seen.push(machineId);
     }
     expect(new Set(seen).size).toBe(2);
-    // A node's /etc/kubernetes is its own: a file written on one is not on the other.
-    await ssh(master, 'echo master > /etc/kubernetes/harness-probe');
-    expect(await ssh(worker, 'ls /etc/kubernetes')).not.toContain('harness-probe');
-    await ssh(master, 'rm /etc/kubernetes/harness-probe');
+    // A node's /etc is its own: a file written on one is neither on the other nor on this machine.
+    await ssh(master, 'echo master > /etc/harness-probe');
+    expect(await ssh(worker, 'ls /etc')).not.toContain('harness-probe');
+    expect(fs.existsSync('/etc/harness-probe')).toBe(false);
+    expect(await ssh(master, 'cat /etc/harness-probe')).toBe('master\n');
   });
 
   it('gives the nodes nothing beyond the LAN: no route out, a nameserver the test owns', async () => {
@@ -100,7 +102,7 @@ describe('real-cluster harness', () => {
     const release = DEFAULT_RELEASE;
     await ssh(master, 'cat > /root/kubeadm.yaml', { input: kubeadmConfig(master, release.patch) });
     const ignore = `--ignore-preflight-errors=${master.ignorePreflightErrors.join(',')}`;
-    await ssh(master, `kubeadm init --config /root/kubeadm.yaml ${ignore} --patches ${master.patchesDir}`, { timeoutMs: 300_000 });
+    await ssh(master, `kubeadm init --config /root/kubeadm.yaml ${ignore}`, { timeoutMs: 300_000 });
     expect(await ssh(master, 'cat /var/lib/kubelet/config.yaml')).toContain(`cgroupRoot: ${master.cgroupRoot}`);
 
     await ssh(master, `${KUBECTL} apply -f -`, { input: flannelManifest(flannelImages(release)) });
@@ -124,7 +126,7 @@ describe('real-cluster harness', () => {
       return ssh(master, `${KUBECTL} logs harness-dns-probe`);
     });
     expect(log).toMatch(/Address:?\s+10\.96\.0\.1\b/);
-  });
+  }, 900_000);
 });
 
 function kubeadmConfig(node: HarnessNode, version: string): string {
@@ -139,6 +141,8 @@ nodeRegistration:
   kubeletExtraArgs:
   - name: node-ip
     value: ${node.address}
+patches:
+  directory: ${node.patchesDir}
 ---
 apiVersion: kubeadm.k8s.io/v1beta4
 kind: ClusterConfiguration
