@@ -1,7 +1,8 @@
 // The configure stage's scripts: every one passes shellcheck (as sh and as bash), the plan the CLI prints passes
 // it too, and the portable steps run for real against OpenSSH servers (test/harness/sshd.ts) through the ssh2
 // adapter, writing into a temp root instead of this machine's /etc. What needs pacman, systemd or a real kernel
-// change runs in the practice lab (test/stages/configure/configure-lab.test.ts).
+// change runs in the practice lab (test/stages/configure/configure-lab.test.ts) and, unprefixed as shipped, on a real
+// OpenSSH test board with its own /etc, /boot and pacman through the built command (test/e2e/real-boards.test.ts).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
@@ -25,8 +26,8 @@ import { defaultCluster, type ClusterSpec } from '../../../src/cluster/spec.ts';
 import type { Action, StepContext } from '../../../src/engine/types.ts';
 import type { ExecOptions, ExecResult, Host, HostKeyPolicy } from '../../../src/ports/host.ts';
 import { startBoard, type Board } from '../../harness/sshd.ts';
+import { boardkubeCommand } from '../../e2e/common.ts';
 
-const root = path.resolve(import.meta.dirname, '../../..');
 
 function shellcheck(script: string, shell: 'sh' | 'bash'): string {
   const r = spawnSync('shellcheck', ['-s', shell, '-'], { input: script, encoding: 'utf8' });
@@ -108,20 +109,12 @@ describe('configure scripts', () => {
     fs.writeFileSync(key, 'placeholder\n', { mode: 0o600 });
     fs.writeFileSync(`${key}.pub`, 'ssh-ed25519 AAAA placeholder\n');
     fs.writeFileSync(file, stringify(defaultCluster(key)));
-    const bin = path.join(root, 'bin/boardkube.js');
     const env = { ...process.env, BOARDKUBE_STATE_DIR: path.join(dir, 'state') };
-    const starts = () => fs.existsSync(bin) && spawnSync(process.execPath, [bin, '--version'], { encoding: 'utf8', timeout: 30_000 }).status === 0;
-    if (!starts()) spawnSync('npm', ['run', 'build'], { cwd: root, stdio: 'ignore' });
-    let actions: Action[];
-    if (starts()) {
-      const r = spawnSync(process.execPath, [bin, 'plan', '-f', file, '--stage', 'configure', '--json'], { encoding: 'utf8', env, timeout: 60_000 });
-      expect(r.status, r.stderr).toBe(0);
-      actions = JSON.parse(r.stdout) as Action[];
-    } else {
-      // The bundle does not start (another part of the program is mid-change): the same plan through the engine.
-      console.warn('bin/boardkube.js does not start: checking the engine\'s plan instead of the CLI\'s');
-      actions = await planOf(defaultCluster(key));
-    }
+    // The built command (it fails when the bundle does not build or start: no checking the engine's plan instead).
+    const cmd = boardkubeCommand();
+    const r = spawnSync(cmd[0]!, [...cmd.slice(1), 'plan', '-f', file, '--stage', 'configure', '--json'], { encoding: 'utf8', env, timeout: 60_000 });
+    expect(r.status, r.stderr).toBe(0);
+    const actions = JSON.parse(r.stdout) as Action[];
     const commands = actions.filter((a) => a.type === 'command' && a.stage === 'configure');
     expect(commands.length).toBeGreaterThan(40);
     expect(commands.some((a) => a.step === 'kernel' && a.content?.includes('pacman -S --needed --noconfirm linux-aarch64'))).toBe(true);
