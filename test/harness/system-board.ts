@@ -110,7 +110,7 @@ function bootScript(dir: string, disk: string, repo: AlarmRepo): string {
     // U-Boot finds the boot script and the mainline kernel: that kernel comes up with cgroup v2.
     'if [ -f /boot/boot.scr ] && grep -q mainline /boot/Image 2>/dev/null; then mount -t cgroup2 none /sys/fs/cgroup; fi',
     // systemd starts what is enabled.
-    'for u in /etc/systemd/system/*.wants/*; do if [ -L "$u" ]; then : > "/run/standin/active/${u##*/}"; fi; done',
+    'for u in /etc/systemd/system/*.wants/*; do if [ -L "$u" ]; then date +%s > "/run/standin/active/${u##*/}"; fi; done',
     // The first boot of the card: the image's packages are installed already.
     `if [ ! -e ${d('imaged')} ]; then pacman -U --noconfirm --config ${d('pacman-image.conf')} ${q(repo.imageDir)}/*.pkg.tar.gz >&2; : > ${d('imaged')}; fi`,
     'exec "$@"',
