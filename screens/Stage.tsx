@@ -2,7 +2,7 @@
 // "show commands" (c) for the selected step's plan. Run with Enter (the same key retries after a failure).
 import { Box, Text, useInput } from 'ink';
 import { useEffect, useState, type ReactElement } from 'react';
-import type { StepCell, WizardSnapshot } from '../src/app/wizard.ts';
+import type { StageView, StepCell, WizardSnapshot } from '../src/app/wizard.ts';
 import { STAGE_IDS } from '../src/engine/types.ts';
 import { useController, useUi, useWizard } from './context.ts';
 import { CommandsView, commandLines } from './components/CommandsView.tsx';
@@ -25,11 +25,26 @@ export function stageProgress(s: WizardSnapshot): { done: number; total: number 
   return { done, total };
 }
 
-/** Every available stage done, and nothing running or failed: only then does the wizard say so. */
-export function everyStageDone(s: WizardSnapshot): boolean {
-  if (s.run.state === 'running' || s.run.state === 'cancelling' || s.run.state === 'failed') return false;
+/**
+ * When every stage that can run is done and nothing runs or failed: what to say (the stages that wait for one not
+ * available yet are named). Undefined otherwise: the wizard never says "done" while a stage failed or runs.
+ */
+export function everyStageDone(s: WizardSnapshot): string | undefined {
+  if (s.run.state === 'running' || s.run.state === 'cancelling' || s.run.state === 'failed') return undefined;
+  const byId = new Map(s.stages.map((v) => [v.id, v]));
+  const waits = (v: StageView, seen = new Set<string>()): boolean =>
+    v.requires.some((r) => {
+      const req = byId.get(r);
+      if (!req || seen.has(r)) return false;
+      seen.add(r);
+      return req.status === 'unavailable' || waits(req, seen);
+    });
   const open = s.stages.filter((v) => v.status !== 'unavailable');
-  return open.length > 0 && open.every((v) => v.status === 'done');
+  const waiting = open.filter((v) => v.status !== 'done' && waits(v));
+  const runnable = open.filter((v) => !waiting.includes(v));
+  if (runnable.length === 0 || !runnable.every((v) => v.status === 'done')) return undefined;
+  if (waiting.length === 0) return 'Every available stage is done. Press s for the summary.';
+  return `Every stage that can run now is done; ${waiting.map((v) => v.id).join(', ')} wait${waiting.length === 1 ? 's' : ''} for a stage not available yet. Press s for the summary.`;
 }
 
 const SHORT_WORD: Record<StepCell['status'], string> = {
@@ -191,7 +206,10 @@ export function StageScreen() {
     if (s.run.fix) errLines.push(...wrapLines(`fix: ${s.run.fix}`, w, 2));
   }
   if (s.notice) errLines.push(...wrapLines(s.notice, w, 3));
-  else if (everyStageDone(s)) errLines.push('Every available stage is done. Press s for the summary.');
+  else {
+    const allDone = everyStageDone(s);
+    if (allDone) errLines.push(...wrapLines(allDone, w, 2));
+  }
   if (stage.options.length > 0 && !s.optionsOpen) {
     const problem = s.optionProblems[stage.id];
     errLines.push(fit(optionsLine(stage, c.optionValues(stage.id), problem), w));
