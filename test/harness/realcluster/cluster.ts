@@ -3,7 +3,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { cgroupRootsStartingWith, pidsInCgroupRoot, removeCgroupRoot } from './cgroups.ts';
-import { ip, killAndWait, pidsInNamespace, run } from './exec.ts';
+import { ip, killAndWait, nsOf, pidsInNamespace, run } from './exec.ts';
 import { lanNames, startLan, type Lan } from './lan.ts';
 import { claimSubnet, holdMachine, releaseSubnet, type SubnetClaim } from './machine.ts';
 import { startNode, type HarnessNode, type NodeOptions } from './node.ts';
@@ -132,9 +132,11 @@ async function cleanupStale(claim: SubnetClaim): Promise<void> {
     .map((l) => l.split(' ')[0]!)
     .filter((l) => l.startsWith(prefix));
   const victims: number[] = [];
+  const ownNet = nsOf(process.pid, 'net');
   for (const ns of netnsList) {
     try {
-      victims.push(...pidsInNamespace('net', `net:[${fs.statSync(`/run/netns/${ns}`).ino}]`));
+      const id = `net:[${fs.statSync(`/run/netns/${ns}`).ino}]`;
+      if (id !== ownNet) victims.push(...pidsInNamespace('net', id));
     } catch {
       // gone meanwhile
     }

@@ -71,19 +71,23 @@ export interface SubnetClaim {
 }
 
 /**
- * Claims a free 10.250.N.0/24. A claim whose process is gone is handed to `cleanup` first (its netns, links,
- * cgroups and folder may still exist after a crash) and then reused.
+ * Claims a free 10.250.N.0/24. Every claim whose process is gone is handed to `cleanup` first (its netns, links,
+ * cgroups, processes and folder may still exist after a crash) and dropped.
  */
 export async function claimSubnet(dir: string, cleanup: (stale: SubnetClaim) => Promise<void>): Promise<number> {
   return withMachineLock(async () => {
     fs.mkdirSync(SUBNETS, { recursive: true });
-    const start = 1 + (process.pid % 200);
+    for (const f of fs.readdirSync(SUBNETS)) {
+      const claim = readClaim(path.join(SUBNETS, f));
+      if (claim && alive(claim.pid)) continue;
+      if (claim) await cleanup(claim);
+      fs.rmSync(path.join(SUBNETS, f), { force: true });
+    }
+    const start = process.pid % 200;
     for (let i = 0; i < 200; i++) {
       const n = 1 + ((start + i) % 200);
       const file = path.join(SUBNETS, String(n));
-      const claim = readClaim(file);
-      if (claim && alive(claim.pid)) continue;
-      if (claim) await cleanup(claim);
+      if (fs.existsSync(file)) continue;
       fs.writeFileSync(file, JSON.stringify({ n, pid: process.pid, dir } satisfies SubnetClaim));
       return n;
     }

@@ -72,6 +72,8 @@ export interface HarnessNode {
   ssh(command: string, opts?: { input?: string; timeoutMs?: number }): Promise<Output>;
   /** The last lines of the node's kubelet, containerd and sshd logs, for failure messages. */
   logs(lines?: number): string;
+  /** The node's processes now: those in its mount or network namespace or its cgroup root (pods included). */
+  pids(): number[];
   /** Ends every process of the node by PID, then its cgroups and namespaces. Safe twice. */
   stop(): Promise<void>;
 }
@@ -97,6 +99,9 @@ export async function startNode(ctx: NodeContext, opts: NodeOptions & { address:
   const cgroupName = `harness-${ctx.lan.n}-${name}`;
   const sshdLog = path.join(dir, 'sshd.log');
   let holder = 0;
+  // The node's namespaces, recorded while they surely are the node's (a PID can be reused after its process died).
+  let mntNs: string | undefined;
+  let netNs: string | undefined;
   let sshd: ChildProcess | undefined;
   let stopped = false;
 
@@ -131,19 +136,20 @@ export async function startNode(ctx: NodeContext, opts: NodeOptions & { address:
         .map((u) => `--- ${name} ${u}:\n${tail(path.join(standin, `${u}.log`), lines)}`)
         .concat(`--- ${name} sshd:\n${tail(sshdLog, 10)}`)
         .join('\n'),
+    pids() {
+      const pids = new Set<number>(pidsInCgroupRoot(cgroupName));
+      if (mntNs) for (const p of pidsInNamespace('mnt', mntNs)) pids.add(p);
+      if (netNs) for (const p of pidsInNamespace('net', netNs)) pids.add(p);
+      if (sshd?.pid && sshd.exitCode === null && sshd.signalCode === null) pids.add(sshd.pid);
+      return [...pids];
+    },
     async stop() {
       if (stopped) return;
       stopped = true;
-      const mntNs = holder ? nsOf(holder, 'mnt') : undefined;
-      const netNs = netnsIdentity(netns);
       for (let pass = 0; pass < 3; pass++) {
-        const victims = new Set<number>(pidsInCgroupRoot(cgroupName));
-        if (mntNs) for (const p of pidsInNamespace('mnt', mntNs)) victims.add(p);
-        if (netNs) for (const p of pidsInNamespace('net', netNs)) victims.add(p);
-        if (sshd?.pid) victims.add(sshd.pid);
-        if (holder) victims.add(holder);
-        if (victims.size === 0) break;
-        await killAndWait([...victims]);
+        const victims = node.pids();
+        if (victims.length === 0) break;
+        await killAndWait(victims);
       }
       removeCgroupRoot(cgroupName);
       await ip('netns', 'del', netns).catch(() => {});
@@ -172,11 +178,13 @@ export async function startNode(ctx: NodeContext, opts: NodeOptions & { address:
     );
 
     await ip('netns', 'add', netns);
+    netNs = ownNamespace('net', netnsIdentity(netns));
     await ctx.lan.attach(netns, ctx.lanPort, address);
     // Forwarding and bridged traffic through iptables are per network namespace: set as the configure stage does.
     await run('ip', ['netns', 'exec', netns, 'sysctl', '-q', '-w', 'net.ipv4.ip_forward=1', 'net.bridge.bridge-nf-call-iptables=1', 'net.bridge.bridge-nf-call-ip6tables=1']);
 
     holder = await startHolder(netns, name, root, dir);
+    mntNs = ownNamespace('mnt', nsOf(holder, 'mnt'));
     createCgroupRoot(cgroupName);
     writeKubeadmPatches(node.patchesDir, { cgroupRoot: node.cgroupRoot });
 
@@ -197,6 +205,12 @@ export async function startNode(ctx: NodeContext, opts: NodeOptions & { address:
     await node.stop();
     throw new Error(`node ${name} did not start: ${(err as Error).message}\n${logs}`);
   }
+}
+
+/** A namespace of the node, never this process's own (whose processes are the whole machine's). */
+function ownNamespace(kind: 'mnt' | 'net', ns: string | undefined): string {
+  if (!ns || ns === nsOf(process.pid, kind)) throw new Error(`could not tell the node's ${kind} namespace from this machine's`);
+  return ns;
 }
 
 /** The identity string of a named network namespace ("net:[INODE]"), from its bind-mounted file. */

@@ -5,11 +5,12 @@
 // knobs (ignore-preflight-errors, a patches folder), flannel from the locally built images, a `kubeadm join`, both
 // nodes Ready, CoreDNS answering a pod on the worker. The `systemctl` on the nodes is a test stand-in (no systemd).
 // Needs root and `npm run testbin` (cold: many minutes).
+import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_RELEASE } from '../../../src/catalog/versions.ts';
 import { flannelImages } from '../../../src/catalog/images.ts';
-import { startRealCluster, type HarnessNode, type RealCluster } from '../../harness/realcluster/index.ts';
+import { GLOBAL_SYSCTLS, startRealCluster, type HarnessNode, type RealCluster } from '../../harness/realcluster/index.ts';
 
 const CRI = 'unix:///run/containerd/containerd.sock';
 const KUBECTL = 'kubectl --kubeconfig /etc/kubernetes/admin.conf';
@@ -17,6 +18,11 @@ const KUBECTL = 'kubectl --kubeconfig /etc/kubernetes/admin.conf';
 let cluster: RealCluster | undefined;
 let master: HarnessNode;
 let worker: HarnessNode;
+const sysctlsBefore = readSysctls();
+const HOLDERS = '/run/harness-realcluster/holders';
+/** Whether another harness cluster holds the machine (its kubelets change the same global sysctls). */
+const othersHold = () => fs.existsSync(HOLDERS) && fs.readdirSync(HOLDERS).length > 0;
+const aloneAtStart = !othersHold();
 
 beforeAll(async () => {
   cluster = await startRealCluster();
@@ -127,7 +133,36 @@ describe('real-cluster harness', () => {
     });
     expect(log).toMatch(/Address:?\s+10\.96\.0\.1\b/);
   }, 900_000);
+
+  it('tears everything down: every process by PID, namespaces, links, cgroups, files; the global sysctls restored', async () => {
+    const n = cluster!.lan.n;
+    const pids = [...master.pids(), ...worker.pids()];
+    expect(pids.length).toBeGreaterThan(10); // sshd, containerd, kubelet, shims, pods...
+    const kubeletChanged = readSysctls();
+    await cluster!.stop();
+    expect(pids.filter((pid) => fs.existsSync(`/proc/${pid}`) && !fs.readFileSync(`/proc/${pid}/stat`, 'utf8').includes(') Z '))).toEqual([]);
+    expect(execFileSync('ip', ['netns', 'list'], { encoding: 'utf8' })).not.toContain(`harness-${n}-`);
+    expect(execFileSync('ip', ['-o', 'link'], { encoding: 'utf8' })).not.toContain(`hrn-${n}:`);
+    for (const h of fs.readdirSync('/sys/fs/cgroup')) {
+      expect(fs.readdirSync(`/sys/fs/cgroup/${h}`).filter((e) => e.startsWith(`harness-${n}-`))).toEqual([]);
+    }
+    expect(fs.existsSync(cluster!.dir)).toBe(false);
+    // The kubelet rewrote some of them (e.g. kernel.panic=10); the last harness cluster on the machine puts them back.
+    if (aloneAtStart && !othersHold()) {
+      expect(kubeletChanged).not.toEqual(sysctlsBefore);
+      expect(readSysctls()).toEqual(sysctlsBefore);
+    }
+  }, 120_000);
 });
+
+function readSysctls(): Record<string, string> {
+  const values: Record<string, string> = {};
+  for (const key of GLOBAL_SYSCTLS) {
+    const file = `/proc/sys/${key.replaceAll('.', '/')}`;
+    if (fs.existsSync(file)) values[key] = fs.readFileSync(file, 'utf8').trim();
+  }
+  return values;
+}
 
 function kubeadmConfig(node: HarnessNode, version: string): string {
   return `apiVersion: kubeadm.k8s.io/v1beta4
