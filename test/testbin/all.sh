@@ -3,6 +3,7 @@
 #   build.sh            the Kubernetes binaries + etcd of the default version (the test control plane)
 #   build-cluster.sh    container runtime, CNI, CoreDNS, flannel and images for real-cluster tests
 #   build.sh (kubeadm)  kubeadm alone for every other version pinned in src/catalog/versions.ts (config validate)
+#   registry.sh         the real registry (distribution v3) and crane, for the registry stage's tests
 # The LAST line on stdout is build.sh's folder, as when build.sh runs alone. Build times: CACHE_ROOT/build-times.log.
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
@@ -17,5 +18,6 @@ while read -r version; do
   [[ "${version}" == "${K8S_VERSION}" ]] && continue
   BOARDKUBE_TESTBIN_BINS=kubeadm bash "${HERE}/build.sh" "${version}" >&2
 done < <(cd "${HERE}/../.." && node --import tsx test/testbin/catalog.ts releases)
+bash "${HERE}/registry.sh" >&2
 log "all test binaries ready in $((SECONDS - start)) s"
 printf '%s\n' "${dir}"
