@@ -1,6 +1,6 @@
 // The headless command line, run as a user runs it: the built bin/boardkube.js in a child process.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -9,8 +9,8 @@ import { parse, stringify } from 'yaml';
 const root = resolve(import.meta.dirname, '..');
 const bin = join(root, 'bin/boardkube.js');
 
-function boardkube(args: string[], env: Record<string, string> = {}) {
-  const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', env: { ...process.env, BOARDKUBE_LAB_SPEED: '0', ...env }, timeout: 60_000 });
+function boardkube(args: string[], env: Record<string, string> = {}, cwd?: string) {
+  const r = spawnSync(process.execPath, [bin, ...args], { encoding: 'utf8', env: { ...process.env, BOARDKUBE_LAB_SPEED: '0', ...env }, timeout: 60_000, cwd });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -224,5 +224,76 @@ describe('boardkube CLI', () => {
     expect(changed.stdout).toMatch(/--forget-host-key n2-worker1/);
     expect(boardkube(['reset', ...base, '--forget-host-key', 'n2-worker1']).code).toBe(0);
     expect(boardkube(['apply', ...base, '--stage', 'configure', '--yes']).code).toBe(0);
+  });
+
+  it('status --verify re-checks with what each stage ran with, exits 1 and names the stage when a done step no longer holds', () => {
+    const stateDir = join(dir, 'state-verify');
+    const applied = boardkube(['apply', '-f', file, '--lab', '--stage', 'readonly', '--set', 'account=viewer', '--yes', '--state-dir', stateDir]);
+    expect(applied.code, applied.stderr).toBe(0);
+    // The kubeconfig goes beside the progress, not into the current folder, and the summary says where.
+    const kubeconfig = join(stateDir, 'homelab', 'readonly.kubeconfig');
+    expect(applied.stdout).toContain(`A read-only kubeconfig: ${kubeconfig} (mode 0600, context viewer@homelab`);
+    expect(existsSync(kubeconfig)).toBe(true);
+    // Headless, without --set and without --lab: the mode and the options come from the saved progress.
+    const ok = boardkube(['status', '-f', file, '--verify', '--state-dir', stateDir]);
+    expect(ok.code, ok.stdout + ok.stderr).toBe(0);
+    expect(ok.stdout).toMatch(/^homelab \(practice lab\)/);
+    expect(ok.stdout).toMatch(/readonly\s+done/);
+    expect(ok.stdout).toMatch(/every step recorded as done still holds \(5 checked\)/);
+    renameSync(kubeconfig, `${kubeconfig}.moved`);
+    const lost = boardkube(['status', '-f', file, '--verify', '--state-dir', stateDir]);
+    expect(lost.code).toBe(1);
+    expect(lost.stdout).toMatch(/readonly\s+NO LONGER DONE \(.*write-kubeconfig/);
+    const json = JSON.parse(boardkube(['status', '-f', file, '--verify', '--json', '--state-dir', stateDir]).stdout);
+    expect(json.stages.find((x: { stage: string }) => x.stage === 'readonly').status).toBe('no-longer-done');
+    renameSync(`${kubeconfig}.moved`, kubeconfig);
+    expect(boardkube(['status', '-f', file, '--verify', '--state-dir', stateDir]).code).toBe(0);
+  });
+
+  it('flash is done only when every board\'s card is; the lab has a card reader per board', () => {
+    const stateDir = join(dir, 'state-flash');
+    const flash = (nodes: string, devices: string) => boardkube(['apply', '-f', file, '--lab', '--stage', 'flash', '--node', nodes, '--device', devices, '--yes', '--state-dir', stateDir]);
+    const one = flash('n2-master', '/dev/sda');
+    expect(one.code, one.stdout + one.stderr).toBe(0);
+    const stageOf = () => JSON.parse(boardkube(['status', '-f', file, '--json', '--state-dir', stateDir]).stdout).stages.find((x: { stage: string }) => x.stage === 'flash').status;
+    expect(stageOf()).toBe('in-progress');
+    const rest = flash('n2-worker1,n2-worker2,n2-worker3,n2-worker4', '/dev/sdb,/dev/mmcblk0,/dev/sdd,/dev/sde');
+    expect(rest.code, rest.stdout + rest.stderr).toBe(0);
+    expect(stageOf()).toBe('done');
+  });
+
+  it('a board whose address changed marks the stages done on it as needing a re-check', () => {
+    const stateDir = join(dir, 'state-moved');
+    expect(boardkube(['apply', '-f', file, '--lab', '--stage', 'configure', '--yes', '--state-dir', stateDir]).code).toBe(0);
+    const moved = join(dir, 'moved', 'cluster.yaml');
+    mkdirSync(join(dir, 'moved'), { recursive: true });
+    writeFileSync(moved, readFileSync(file, 'utf8').replace('192.168.1.43', '192.168.1.53'));
+    const s = boardkube(['status', '-f', moved, '--state-dir', stateDir]);
+    expect(s.stdout).toMatch(/configure\s+needs a re-check: the address of n2-worker3 changed since it ran/);
+    // apply again re-verifies (the lab's board moved with the file) and records the new address.
+    const again = boardkube(['apply', '-f', moved, '--lab', '--yes', '--stage', 'configure', '--state-dir', stateDir]);
+    expect(again.code, again.stdout).toBe(0);
+    expect(boardkube(['status', '-f', moved, '--state-dir', stateDir]).stdout).toMatch(/configure\s+done/);
+  });
+
+  it('status and reset find the cluster without -f and write no log file', () => {
+    const stateDir = join(dir, 'state-nof');
+    expect(boardkube(['apply', '-f', file, '--lab', '--stage', 'configure', '--yes', '--state-dir', stateDir]).code).toBe(0);
+    const logs = () => readdirSync(join(stateDir, 'logs')).length;
+    const before = logs();
+    // No ./cluster.yaml here: the only saved cluster is used, and said so.
+    const elsewhere = mkdtempSync(join(tmpdir(), 'bk-cli-cwd-'));
+    const s = boardkube(['status', '--state-dir', stateDir], {}, elsewhere);
+    expect(s.code, s.stderr).toBe(0);
+    expect(s.stderr).toContain(`cluster file: ${file} (the only cluster with saved progress`);
+    expect(s.stdout).toMatch(/configure\s+done/);
+    // ./cluster.yaml comes first.
+    const here = boardkube(['status', '--state-dir', stateDir], {}, dir);
+    expect(here.stdout).toMatch(/configure\s+done/);
+    expect(boardkube(['reset', '--lab', '--stage', 'configure', '--state-dir', stateDir], {}, elsewhere).code).toBe(0);
+    expect(logs()).toBe(before);
+    const none = boardkube(['status', '--state-dir', join(dir, 'state-empty')], {}, elsewhere);
+    expect(none.code).toBe(2);
+    expect(none.stderr).toMatch(/no cluster file given, no \.\/cluster\.yaml, and no saved progress/);
   });
 });

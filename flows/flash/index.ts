@@ -38,6 +38,7 @@ export const flashStage: Stage = {
   summary: 'Write Arch Linux ARM onto one card per board, with its bootloader, boot script, address and SSH key, and check it by reading it back.',
   requires: [],
   onlyWhenNamed: 'flashing erases the card: name it with --stage flash --node NAME --device DEV',
+  coversEveryNode: true,
   options: [
     { name: 'node', description: 'the board (node name) this card is for; several: comma-separated', choices: 'nodes' },
     { name: 'device', description: 'the card\'s block device, e.g. /dev/sdb; several: comma-separated, in the order of --node', choices: 'devices' },

@@ -20,8 +20,9 @@ export interface FlashOptions {
 export const isUrl = (s: string): boolean => /^https?:\/\//.test(s);
 
 // The CLI gives strings ("a,b"), the wizard arrays and booleans: accept both.
+// --node may be repeated and each may name several: "a,b".
 const list = (v: unknown): string[] =>
-  (Array.isArray(v) ? v.map(String) : typeof v === 'string' ? v.split(',') : v === undefined || v === null ? [] : [String(v)]).map((s) => s.trim()).filter(Boolean);
+  (Array.isArray(v) ? v.map(String) : v === undefined || v === null ? [] : [String(v)]).flatMap((s) => s.split(',')).map((s) => s.trim()).filter(Boolean);
 const flag = (v: unknown): boolean => v === true || v === 'true' || v === '1' || v === 'yes' || v === '';
 
 export function parseFlashOptions(raw: Record<string, unknown>, cluster: ClusterSpec): FlashOptions {

@@ -27,7 +27,7 @@ export const readonlyStage: Stage = {
   summary: 'A service account that may only read the cluster, a kubeconfig for it, and the proof of what it may and may not do.',
   requires: ['control-plane'],
   options: READONLY_OPTIONS,
-  parseOptions: (raw, cluster) => ({ ...parseReadonlyOptions(raw, cluster) }),
+  parseOptions: (raw, cluster, where) => ({ ...parseReadonlyOptions(raw, cluster, where) }),
   report({ outputOf }) {
     const k = outputOf('write-kubeconfig');
     const proof = outputOf('prove');

@@ -52,6 +52,8 @@ export function tokenOf(text: string): string | undefined {
 
 /** Writes atomically (temp file + rename) with mode 0600, whatever the umask and the old file's mode. */
 export function writePrivateFile(file: string, text: string): void {
+  // The default place (STATE_DIR/CLUSTER/) may not exist yet; a folder the user named was checked to exist.
+  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
   const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.tmp`);
   fs.rmSync(tmp, { force: true });
   const fd = fs.openSync(tmp, 'wx', 0o600);

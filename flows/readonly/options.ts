@@ -2,7 +2,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { ClusterSpec } from '../../src/cluster/spec.ts';
-import { InputError, type StageOption } from '../../src/engine/types.ts';
+import { InputError, type StageOption, type StageWhere } from '../../src/engine/types.ts';
 import { expandHome } from '../../src/util/paths.ts';
 
 export type Scope =
@@ -36,8 +36,12 @@ export const DEFAULTS = {
   scope: 'cluster-read',
   token: 'timebound',
   duration: '24h',
-  'kubeconfig-out': './readonly.kubeconfig',
 } as const;
+
+/** Where the kubeconfig goes when no kubeconfig-out is given: beside the progress, never into the current folder. */
+export function defaultKubeconfigOut(cluster: Pick<ClusterSpec, 'name'>, where: StageWhere = {}): string {
+  return where.stateDir ? path.join(where.stateDir, cluster.name, 'readonly.kubeconfig') : path.resolve('readonly.kubeconfig');
+}
 
 /** The API server refuses TokenRequests shorter than 10 minutes. */
 export const MIN_TOKEN_SECONDS = 600;
@@ -55,7 +59,7 @@ export const READONLY_OPTIONS: StageOption[] = [
   },
   { name: 'token', description: 'timebound: TokenRequest, expires by itself; long-lived: a token Secret that never expires (warned about)', default: DEFAULTS.token, choices: ['timebound', 'long-lived'] },
   { name: 'duration', description: 'Lifetime of a time-bound token, e.g. 10m, 8h, 24h, 7d (at least 10m)', default: DEFAULTS.duration },
-  { name: 'kubeconfig-out', description: 'Where to write the read-only kubeconfig (mode 0600; the token is never printed)', default: DEFAULTS['kubeconfig-out'] },
+  { name: 'kubeconfig-out', description: 'Where to write the read-only kubeconfig (mode 0600; the token is never printed); default STATE_DIR/CLUSTER/readonly.kubeconfig' },
 ];
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -115,7 +119,7 @@ export const KUBECONFIG_MARK = '# Written by boardkube (stage readonly).';
  * May we write the kubeconfig there? Refuses a directory, a missing parent folder, and an existing file that is
  * not a kubeconfig this stage wrote (e.g. ~/.kube/config).
  */
-export function checkKubeconfigOut(file: string, account: string, clusterName: string): void {
+export function checkKubeconfigOut(file: string, account: string, clusterName: string, folderMayBeMissing = false): void {
   const field = 'kubeconfig-out';
   const dir = path.dirname(file);
   let st: fs.Stats | undefined;
@@ -132,7 +136,7 @@ export function checkKubeconfigOut(file: string, account: string, clusterName: s
     } catch {
       dst = undefined;
     }
-    if (!dst?.isDirectory()) throw new InputError(field, `folder ${dir} does not exist`, `create it (mkdir -p ${dir}) or choose another path`);
+    if (!dst?.isDirectory() && !(folderMayBeMissing && !dst)) throw new InputError(field, `folder ${dir} does not exist`, `create it (mkdir -p ${dir}) or choose another path`);
     return;
   }
   let text: string;
@@ -164,7 +168,7 @@ function str(raw: Record<string, unknown>, name: keyof typeof DEFAULTS): string 
 }
 
 /** Checks and normalises the raw answers (CLI --set, wizard). Throws InputError naming the option. */
-export function parseReadonlyOptions(raw: Record<string, unknown>, cluster: Pick<ClusterSpec, 'name'>): ReadonlyOptions {
+export function parseReadonlyOptions(raw: Record<string, unknown>, cluster: Pick<ClusterSpec, 'name'>, where: StageWhere = {}): ReadonlyOptions {
   const account = str(raw, 'account');
   checkDnsLabel('account', account, 'service account name');
   if (account === 'default') {
@@ -186,9 +190,11 @@ export function parseReadonlyOptions(raw: Record<string, unknown>, cluster: Pick
   if (durationSeconds > MAX_TOKEN_SECONDS) {
     throw new InputError('duration', `${durationText} is longer than a year`, 'use a shorter duration, or --set token=long-lived for a token that never expires');
   }
-  const outText = str(raw, 'kubeconfig-out');
-  const kubeconfigOut = path.resolve(expandHome(outText));
-  checkKubeconfigOut(kubeconfigOut, account, cluster.name);
+  const given = typeof raw['kubeconfig-out'] === 'string' && raw['kubeconfig-out'].trim() !== '' ? raw['kubeconfig-out'].trim() : undefined;
+  if (raw['kubeconfig-out'] !== undefined && raw['kubeconfig-out'] !== null && typeof raw['kubeconfig-out'] !== 'string') throw new InputError('kubeconfig-out', `must be text, got ${typeof raw['kubeconfig-out']}`);
+  const kubeconfigOut = given ? path.resolve(expandHome(given)) : defaultKubeconfigOut(cluster, where);
+  // The default folder (in the state directory) is made when the file is written.
+  checkKubeconfigOut(kubeconfigOut, account, cluster.name, !given);
   return { account, namespace, scope, token, durationSeconds, kubeconfigOut, clusterName: cluster.name };
 }
 

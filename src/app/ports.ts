@@ -15,7 +15,7 @@ import { ClusterError, type ClusterPort } from '../ports/cluster.ts';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { LabCards } from '../lab/cards.ts';
-import { applyLabFaults, parseLabCards, parseLabFaults } from '../lab/faults.ts';
+import { applyLabFaults, labControls, parseLabCards, parseLabFaults, type LabControls } from '../lab/faults.ts';
 import { LabCluster } from '../lab/cluster.ts';
 import { LabHost } from '../lab/host.ts';
 // The lab's command simulators register themselves on import.
@@ -38,7 +38,8 @@ export interface PortsOptions {
   log?: RunLog;
 }
 
-export function makePorts(o: PortsOptions): Ports {
+/** Ports, and in the practice lab the trainer's controls. */
+export function makePorts(o: PortsOptions): Ports & { lab?: LabControls } {
   return o.lab ? labPorts(o) : realPorts(o);
 }
 
@@ -71,7 +72,7 @@ function labLocal(stateDir: string, cluster: string): Local {
   };
 }
 
-function labPorts(o: PortsOptions): Ports {
+function labPorts(o: PortsOptions): Ports & { lab: LabControls } {
   const board = findBoard(o.cluster.board)!;
   const world = LabWorld.open(o.cluster, board, o.store);
   const cards = new LabCards({ world, readers: o.cluster.nodes.length });
@@ -86,6 +87,7 @@ function labPorts(o: PortsOptions): Ports {
   let labCluster: ClusterPort | undefined;
   return {
     mode: 'lab',
+    lab: labControls(world, cards, names.nodes),
     host: (node) => hosts.get(node),
     local: labLocal(o.stateDir, o.cluster.name),
     disks: cards,

@@ -11,6 +11,7 @@ import { MemorySecrets } from '../engine/secrets.ts';
 import { StateStore } from '../engine/state.ts';
 import { InputError, type Ports, type Secrets, type StageId } from '../engine/types.ts';
 import type { HostKeyInfo } from '../ports/host.ts';
+import type { LabControls } from '../lab/faults.ts';
 import { makePorts } from './ports.ts';
 
 export interface SessionOptions {
@@ -49,6 +50,10 @@ export interface Session {
   engine: Engine;
   secrets: Secrets;
   log?: RunLog;
+  /** The practice lab's controls (faults, cards); absent on real boards. */
+  lab?: LabControls;
+  /** Lab faults that are on (none on real boards), for status and the wizard's header. */
+  labFaults?(): string[];
   close(): Promise<void>;
 }
 
@@ -77,6 +82,7 @@ export function openSession(o: SessionOptions): Session {
     parallel: o.parallel,
     options: o.options,
     answers: o.answers,
+    stateDir: o.stateDir,
     // An existing cluster (--kubeconfig) or the practice lab's simulated one stands in for the control-plane
     // stage, so the add-on stages can run on it.
     assumeDone: o.kubeconfig || o.lab ? ['control-plane'] : [],
@@ -91,6 +97,8 @@ export function openSession(o: SessionOptions): Session {
     engine,
     secrets,
     log,
+    lab: ports.lab,
+    labFaults: () => ports.lab?.faults() ?? [],
     async close() {
       await ports.close();
       log?.close();

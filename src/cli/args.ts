@@ -87,7 +87,7 @@ export const COMMAND_OPTIONS: Record<Command, ReadonlyArray<keyof typeof OPTIONS
   plan: ['file', 'stage', 'skip', 'json', 'lab', 'state-dir', 'kubeconfig', ...STAGE_ANSWERS, ...COMMON],
   apply: ['file', 'stage', 'skip', 'yes', 'lab', 'lab-fault', 'lab-card', 'state-dir', 'parallel', 'kubeconfig', ...STAGE_ANSWERS, 'sudo-password-file', 'password-file', 'wait', ...COMMON],
   status: ['file', 'json', 'verify', 'all', 'lab', 'state-dir', 'parallel', 'kubeconfig', 'sudo-password-file', 'password-file', ...COMMON],
-  reset: ['file', 'stage', 'lab', 'lab-fault', 'state-dir', 'forget-host-key', 'wait', 'boards', 'node', 'yes', 'json', 'parallel', ...COMMON],
+  reset: ['file', 'stage', 'lab', 'lab-fault', 'state-dir', 'forget-host-key', 'wait', 'boards', 'node', 'yes', 'json', 'parallel', 'sudo-password-file', 'password-file', ...COMMON],
   runbook: ['file', 'stage', 'skip', 'lab', 'state-dir', 'kubeconfig', 'out', 'force', ...STAGE_ANSWERS, 'sudo-password-file', 'password-file', ...COMMON],
   workshop: ['file', 'tables', 'out', 'keys', 'force', ...COMMON],
 };

@@ -4,6 +4,7 @@ import { resolve } from 'node:path';
 import { openSession, type Session } from '../app/session.ts';
 import { loadClusterFile, writeClusterFile } from '../cluster/file.ts';
 import { defaultCluster, type ClusterSpec } from '../cluster/spec.ts';
+import { StateStore, type StateSummary } from '../engine/state.ts';
 import { lockCluster, lockHolder, describeHolder, type ClusterLock } from '../engine/lock.ts';
 import { MemorySecrets } from '../engine/secrets.ts';
 import { InputError, STAGE_IDS, type EngineEvent, type StageId } from '../engine/types.ts';
@@ -29,9 +30,33 @@ function requireFile(p: Parsed): string {
   return p.file;
 }
 
-function clusterFor(p: Parsed): ClusterSpec {
+/** status and reset without -f: ./cluster.yaml, or the one cluster that has saved progress. */
+function defaultClusterFile(p: Parsed, stateDir: string): void {
+  if (p.file) return;
+  if (existsSync('cluster.yaml')) {
+    p.file = 'cluster.yaml';
+    return;
+  }
+  const saved = StateStore.list(stateDir).filter((c): c is StateSummary => !('error' in c) && !!c.clusterFile && existsSync(c.clusterFile));
+  if (saved.length === 1) {
+    p.file = saved[0]!.clusterFile!;
+    err(`cluster file: ${p.file} (the only cluster with saved progress in ${stateDir})`);
+    return;
+  }
+  const which = saved.map((c) => `${c.cluster} (-f ${c.clusterFile})`).join(', ');
+  throw new InputError('-f', saved.length ? `no ./cluster.yaml, and ${saved.length} clusters have saved progress: ${which}` : 'no cluster file given, no ./cluster.yaml, and no saved progress', saved.length ? 'name one with -f FILE' : 'pass -f cluster.yaml (create one with `boardkube init`)');
+}
+
+/**
+ * The cluster file, and whether it runs in the practice lab: --lab, or for a look (plan, status) the mode its
+ * saved progress was made in, so a lab run is read without --lab.
+ */
+function clusterFor(p: Parsed, stateDir: string, mode: 'run' | 'look'): { cluster: ClusterSpec; lab: boolean } {
+  const file = requireFile(p);
+  const spec = loadClusterFile(file, { checkKeyFile: false });
+  const lab = p.lab || (mode === 'look' && StateStore.savedMode(stateDir, spec.name) === 'lab');
   // The practice lab never logs in anywhere, so a missing key file does not stop a rehearsal.
-  return loadClusterFile(requireFile(p), { checkKeyFile: !p.lab });
+  return { cluster: lab ? spec : loadClusterFile(file, { checkKeyFile: true }), lab };
 }
 
 function readSecretFile(option: string, path: string): string {
@@ -49,7 +74,7 @@ function readSecretFile(option: string, path: string): string {
 const SECRET_OF: Record<string, string> = { sudo: 'sudo-password', alarm: DEFAULT_USER_PASSWORD_SECRET, root: ROOT_PASSWORD_SECRET };
 
 function open(p: Parsed, stateDir: string, mode: 'run' | 'look'): Session {
-  const cluster = clusterFor(p);
+  const { cluster, lab } = clusterFor(p, stateDir, mode);
   // The lab's controls are checked by name before any progress is opened (the session checks them again
   // against the lab as saved).
   const names = { nodes: cluster.nodes.map((n) => n.name), devices: labCardDevices(cluster.nodes.length) };
@@ -63,7 +88,7 @@ function open(p: Parsed, stateDir: string, mode: 'run' | 'look'): Session {
     cluster,
     clusterFile: resolve(requireFile(p)),
     stateDir,
-    lab: p.lab,
+    lab,
     kubeconfig: p.kubeconfig ? resolve(p.kubeconfig) : undefined,
     parallel: p.parallel,
     answers: answersOf(p),
@@ -82,7 +107,7 @@ function open(p: Parsed, stateDir: string, mode: 'run' | 'look'): Session {
  * a second one is refused (exit 2) naming the first, or with --wait starts when the first ends.
  */
 async function lock(p: Parsed, stateDir: string, signal: AbortSignal): Promise<ClusterLock> {
-  const cluster = clusterFor(p);
+  const { cluster } = clusterFor(p, stateDir, 'run');
   for (const node of p.forceUnlock) {
     if (!cluster.nodes.some((n) => n.name === node)) throw new InputError('--force-unlock', `no node "${node}" in the cluster file`, `use one of: ${cluster.nodes.map((n) => n.name).join(', ')}`);
   }
@@ -227,7 +252,7 @@ export async function cmdApply(p: Parsed, stateDir: string): Promise<number> {
       const r = stageReport(st, s);
       if (r) out(reportText(st, r).join('\n'));
     }
-    if (s.log) out(`log: ${s.log.path}`);
+    if (s.log?.written) out(`log: ${s.log.path}`);
     return { done: EXIT.ok, cancelled: EXIT.interrupted, refused: EXIT.input, failed: EXIT.failed }[outcome];
   } finally {
     process.off('SIGINT', onSigint);
@@ -237,23 +262,39 @@ export async function cmdApply(p: Parsed, stateDir: string): Promise<number> {
   }
 }
 
+/** A stage's line in the status table: its state, and what the re-check found. */
+function statusWord(status: string, lost: string[], moved: string[]): string {
+  if (lost.length) return `NO LONGER DONE (${lost.join('; ')})`;
+  if (status === 'recheck') return `needs a re-check: the address of ${moved.join(', ')} changed since it ran (status --verify, or apply it again)`;
+  return status === 'unavailable' ? 'not available yet' : status;
+}
+
 export async function cmdStatus(p: Parsed, stateDir: string): Promise<number> {
+  defaultClusterFile(p, stateDir);
   const s = open(p, stateDir, 'look');
   try {
     const records = s.store.steps();
     const checks = p.verify ? await s.engine.recheck(s.engine.stages.filter((st) => !st.unavailable).map((st) => st.id)) : [];
-    const rows = s.engine.stages.map((st) => ({ stage: st.id, title: st.title, status: s.engine.stageStatus(st.id), unavailable: st.unavailable ?? null }));
+    const lostOf = (id: StageId) => checks.filter((c) => c.stage === id && !c.ok).map((c) => `${c.step}${c.node ? ` on ${c.node}` : ''}`);
+    const rows = s.engine.stages.map((st) => {
+      const status = s.engine.stageStatus(st.id);
+      const lost = lostOf(st.id);
+      return { stage: st.id, title: st.title, status: lost.length ? 'no-longer-done' : status, unavailable: st.unavailable ?? null, ...(lost.length ? { noLongerDone: lost } : {}), ...(status === 'recheck' ? { moved: s.engine.movedNodes(st.id) } : {}) };
+    });
     // A run that holds the cluster right now: its steps marked running are running, not left over.
     const running = lockHolder(stateDir, s.cluster.name) ?? null;
-    if (p.json) out(JSON.stringify({ cluster: s.cluster.name, mode: s.store.mode, stateFile: s.statePath, saved: s.saved, runningNow: running, stages: rows, steps: records, ...(p.verify ? { verified: checks } : {}) }, null, 2));
+    const faults = s.labFaults?.() ?? [];
+    if (p.json) out(JSON.stringify({ cluster: s.cluster.name, mode: s.store.mode, stateFile: s.statePath, saved: s.saved, runningNow: running, ...(s.store.mode === 'lab' ? { labFaults: faults } : {}), stages: rows, steps: records, ...(p.verify ? { verified: checks } : {}) }, null, 2));
     else {
       out(`${s.cluster.name} (${s.store.mode === 'lab' ? 'practice lab' : 'real boards'}), ${s.saved ? `progress in ${s.statePath}` : `no saved progress yet (it will be kept in ${s.statePath})`}`);
       if (running) out(`  running now: ${describeHolder(running)}`);
-      for (const r of rows) out(`  ${r.stage.padEnd(14)} ${r.status === 'unavailable' ? 'not available yet' : r.status}`);
+      if (faults.length) out(`  lab faults on: ${faults.join(', ')} (clear with --lab-fault NODE:none or cards:none)`);
+      for (const r of rows) out(`  ${r.stage.padEnd(14)} ${statusWord(s.engine.stageStatus(r.stage), r.noLongerDone ?? [], r.moved ?? [])}`);
       for (const [key, rec] of Object.entries(records)) if (rec.status === 'failed') out(`  failed: ${rec.error ?? key}`);
-      for (const c of checks) out(`  ${c.ok ? 'still done' : 'NO LONGER DONE'}: ${c.stage}/${c.step}${c.node ? ` on ${c.node}` : ''}${c.error ? ` (${c.error})` : ''}`);
+      for (const c of checks) if (!c.ok) out(`  no longer done: ${c.stage}/${c.step}${c.node ? ` on ${c.node}` : ''}${c.error ? ` (${c.error})` : ''}`);
+      if (p.verify) out(checks.some((c) => !c.ok) ? 'some steps recorded as done no longer hold: apply their stage again' : `every step recorded as done still holds (${checks.length} checked)`);
     }
-    return EXIT.ok;
+    return checks.some((c) => !c.ok) ? EXIT.failed : EXIT.ok;
   } finally {
     await s.close();
   }
@@ -286,6 +327,12 @@ async function resetBoards(p: Parsed, s: Session, held: ClusterLock): Promise<nu
 }
 
 export async function cmdReset(p: Parsed, stateDir: string): Promise<number> {
+  if (!p.boards) {
+    for (const [given, flag] of [[p.nodes.length > 0, '--node'], [p.yes, '--yes'], [p.json, '--json']] as const) {
+      if (given) throw new InputError(flag, 'is an option of reset --boards only (plain reset forgets saved progress and asks nothing)', `add --boards to reset the boards themselves, or leave ${flag} out`);
+    }
+  }
+  defaultClusterFile(p, stateDir);
   const held = await lock(p, stateDir, new AbortController().signal);
   const s = open(p, stateDir, 'run');
   try {

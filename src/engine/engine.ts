@@ -20,6 +20,7 @@ import {
   type Outputs,
   type Ports,
   type Secrets,
+  type Json,
   type Stage,
   type StageId,
   type StageStatus,
@@ -38,6 +39,8 @@ export interface EngineOptions {
   parallel?: number;
   /** Raw answers per stage (CLI --set, wizard inputs); parsed by each stage before anything runs. */
   options?: Partial<Record<StageId, Record<string, unknown>>>;
+  /** The state directory: stages write their files under it by default (StageWhere). */
+  stateDir?: string;
   /** Answers given for the whole run (CLI --set, --node, ...): each goes to the selected stages that declare it. */
   answers?: readonly Answer[];
   /** Stages whose result the user brings (e.g. control-plane when --kubeconfig names an existing cluster). */
@@ -163,7 +166,7 @@ export class Engine {
       const stage = this.stage(id);
       const raw = { ...(this.#o.options?.[id] ?? {}), ...(routed[id] ?? {}) };
       checkOptionNames(stage, raw);
-      this.#parsed.set(id, stage.parseOptions ? stage.parseOptions(raw, this.#o.cluster) : raw);
+      this.#parsed.set(id, stage.parseOptions ? stage.parseOptions(raw, this.#o.cluster, { stateDir: this.#o.stateDir }) : raw);
     }
   }
 
@@ -171,7 +174,20 @@ export class Engine {
     return step.nodes ? step.nodes(this.#o.cluster, this.#parsed.get(stage.id) ?? this.#o.options?.[stage.id] ?? {}) : [null];
   }
 
-  #context(stage: Stage, step: Step, node: NodeSpec | null, signal: AbortSignal): StepContext {
+  /** The boards a stage's step must be done on for the stage to count as done. */
+  #statusNodes(stage: Stage, step: Step): Array<NodeSpec | null> {
+    return step.nodes && stage.coversEveryNode ? this.#o.cluster.nodes : this.#nodesFor(stage, step);
+  }
+
+  /** Boards whose address in the cluster file is not the one the stage last ran with. */
+  movedNodes(id: StageId): string[] {
+    return this.#o.cluster.nodes.filter((n) => {
+      const was = this.#o.store.ranWith(id, n.name)?.address;
+      return was !== undefined && was !== n.address;
+    }).map((n) => n.name);
+  }
+
+  #context(stage: Stage, step: Step, node: NodeSpec | null, signal: AbortSignal, options = this.#parsed.get(stage.id) ?? {}): StepContext {
     const board = findBoard(this.#o.cluster.board);
     const release = findRelease(this.#o.cluster.kubernetesVersion);
     if (!board || !release) throw new Error('the cluster file was not validated');
@@ -184,7 +200,7 @@ export class Engine {
       ports: this.#runPorts ?? this.#o.ports,
       signal,
       secrets: this.#o.secrets,
-      options: this.#parsed.get(stage.id) ?? {},
+      options,
       log: (line) => this.#emit({ type: 'log', stage: stage.id, step: step.id, node: node?.name ?? null, line: redact(line, this.#o.secrets) }),
       progress: (progress) => this.#emit({ type: 'progress', stage: stage.id, step: step.id, node: node?.name ?? null, progress }),
       outputOf: (st, sp, n) => store.step(stepKey(st, sp, n ?? null))?.outputs,
@@ -216,7 +232,7 @@ export class Engine {
     let any = false;
     let failed = false;
     for (const step of stage.steps) {
-      for (const node of this.#nodesFor(stage, step)) {
+      for (const node of this.#statusNodes(stage, step)) {
         total++;
         const r = records[stepKey(id, step.id, node?.name ?? null)];
         if (!r) continue;
@@ -225,7 +241,7 @@ export class Engine {
         if (r.status === 'failed') failed = true;
       }
     }
-    if (total > 0 && done === total) return 'done';
+    if (total > 0 && done === total) return this.movedNodes(id).length > 0 ? 'recheck' : 'done';
     if (failed) return 'failed';
     return any ? 'in-progress' : 'not-started';
   }
@@ -271,7 +287,22 @@ export class Engine {
     }
   }
 
+  /** The boards (null: cluster-wide steps) this run of the stage works on. */
+  #runNodes(stage: Stage): Array<NodeSpec | null> {
+    const seen = new Map<string, NodeSpec | null>();
+    for (const step of stage.steps) for (const n of this.#nodesFor(stage, step)) seen.set(n?.name ?? '-', n);
+    return [...seen.values()];
+  }
+
   async #runStage(stage: Stage, signal: AbortSignal): Promise<'done' | 'failed' | 'cancelled'> {
+    const outcome = await this.#runStageSteps(stage, signal);
+    // What the stage ran with, for status --verify; the boards' addresses once it is done on them.
+    const options = (this.#parsed.get(stage.id) ?? {}) as Json;
+    this.#o.store.setRanWith(stage.id, this.#runNodes(stage).map((n) => ({ node: n?.name ?? null, options, ...(outcome === 'done' && n ? { address: n.address } : {}) })));
+    return outcome;
+  }
+
+  async #runStageSteps(stage: Stage, signal: AbortSignal): Promise<'done' | 'failed' | 'cancelled'> {
     this.#emit({ type: 'stage-start', stage: stage.id });
     const verified = new Set<string>();
     for (const c of await this.#reverify(stage, signal)) {
@@ -295,21 +326,31 @@ export class Engine {
     return 'done';
   }
 
-  /** Probes every step recorded as done in these stages, in parallel; changes nothing. */
+  /**
+   * Probes every step recorded as done in these stages, in parallel, with the options each board last ran with
+   * (status --verify: nothing is given on the command line); changes nothing.
+   */
   async recheck(stages: readonly StageId[], signal: AbortSignal = new AbortController().signal): Promise<Array<{ stage: StageId; step: string; node: string | null; ok: boolean; error?: string }>> {
-    const results = await Promise.all(stages.map((id) => this.#reverify(this.stage(id), signal)));
+    const results = await Promise.all(stages.map((id) => this.#reverify(this.stage(id), signal, 'saved')));
     return results.flat();
   }
 
   /** Steps recorded as done are probed again, all at once (bounded), instead of being run again. */
-  async #reverify(stage: Stage, signal: AbortSignal): Promise<Array<{ stage: StageId; step: string; node: string | null; ok: boolean; error?: string }>> {
+  async #reverify(stage: Stage, signal: AbortSignal, options: 'this-run' | 'saved' = 'this-run'): Promise<Array<{ stage: StageId; step: string; node: string | null; ok: boolean; error?: string }>> {
     const records = this.#o.store.steps();
     const candidates: Array<{ step: Step; node: NodeSpec | null }> = [];
     for (const step of stage.steps) {
-      for (const node of this.#nodesFor(stage, step)) {
+      for (const node of options === 'saved' ? this.#statusNodes(stage, step) : this.#nodesFor(stage, step)) {
         if (records[stepKey(stage.id, step.id, node?.name ?? null)]?.status === 'done') candidates.push({ step, node });
       }
     }
+    const optionsFor = (node: NodeSpec | null): Record<string, unknown> => {
+      if (options === 'this-run') return this.#parsed.get(stage.id) ?? {};
+      const saved = this.#o.store.ranWith(stage.id, node?.name ?? null)?.options ?? this.#o.store.ranWith(stage.id, null)?.options;
+      if (saved && typeof saved === 'object' && !Array.isArray(saved)) return saved as Record<string, unknown>;
+      // Progress saved before options were kept: the stage's defaults.
+      return stage.parseOptions ? stage.parseOptions({}, this.#o.cluster, { stateDir: this.#o.stateDir }) : {};
+    };
     // Boards in parallel. On each board the first probe (reaching it) goes first and may wait for a board that is
     // still rebooting; the board's other probes then run together instead of failing beside it.
     const byNode = new Map<string, typeof candidates>();
@@ -320,7 +361,7 @@ export class Engine {
     const verdicts = new Map<(typeof candidates)[number], { ok: boolean; error?: string }>();
     const probe = async (c: (typeof candidates)[number]) => {
       try {
-        verdicts.set(c, { ok: await c.step.verify(this.#context(stage, c.step, c.node, signal)) });
+        verdicts.set(c, { ok: await c.step.verify(this.#context(stage, c.step, c.node, signal, optionsFor(c.node))) });
       } catch (e) {
         verdicts.set(c, { ok: false, error: redact((e as Error).message ?? String(e), this.#o.secrets) });
       }

@@ -25,6 +25,17 @@ export interface StateData {
   steps: Record<string, StepRecord>;
   /** The practice lab's simulated boards and cluster, so resume works in the lab too. */
   lab?: Json;
+  /**
+   * What each stage last ran with on each board ("-" for cluster-wide steps): its parsed options (no secret is
+   * ever an option) and the board's address, so `status --verify` checks what was done, and a board whose
+   * address changed since is checked again.
+   */
+  ran?: Record<string, Record<string, RanWith>>;
+}
+
+export interface RanWith {
+  options: Json;
+  address?: string;
 }
 
 
@@ -184,6 +195,16 @@ export class StateStore {
     return copy;
   }
 
+  /** The mode a cluster's saved progress was made in (undefined: none saved, or unreadable). */
+  static savedMode(stateDir: string, cluster: string): 'real' | 'lab' | undefined {
+    try {
+      const mode = (JSON.parse(readFileSync(StateStore.fileFor(stateDir, cluster), 'utf8')) as { mode?: unknown; lab?: unknown }).mode;
+      return mode === 'lab' || mode === 'real' ? mode : undefined;
+    } catch {
+      return undefined;
+    }
+  }
+
   /** All saved clusters in a state directory, with a progress summary (unreadable files are listed as such). */
   static list(stateDir: string): Array<StateSummary | { cluster: string; path: string; error: string }> {
     if (!existsSync(stateDir)) return [];
@@ -245,7 +266,9 @@ export class StateStore {
         n++;
       }
     }
-    this.#conf.set({ steps, updatedAt: new Date().toISOString() });
+    const ran = { ...(this.#conf.get('ran') ?? {}) };
+    delete ran[stage];
+    this.#conf.set({ steps, ran, updatedAt: new Date().toISOString() });
     return n;
   }
 
@@ -277,6 +300,25 @@ export class StateStore {
 
   lab(): Json | undefined {
     return this.#conf.get('lab');
+  }
+
+  /** What a stage last ran with on a board (null: its cluster-wide steps). */
+  ranWith(stage: StageId, node: string | null): RanWith | undefined {
+    return this.#conf.get('ran')?.[stage]?.[node ?? '-'];
+  }
+
+  /** Records what a stage ran with, per board, in one write (an address not given stays as recorded). */
+  setRanWith(stage: StageId, entries: ReadonlyArray<{ node: string | null; options?: Json; address?: string }>): void {
+    if (entries.length === 0) return;
+    const ran = { ...(this.#conf.get('ran') ?? {}) };
+    const forStage = { ...(ran[stage] ?? {}) };
+    for (const e of entries) {
+      const was = forStage[e.node ?? '-'];
+      const address = e.address ?? was?.address;
+      forStage[e.node ?? '-'] = { options: e.options ?? was?.options ?? null, ...(address ? { address } : {}) };
+    }
+    ran[stage] = forStage;
+    this.#conf.set({ ran, updatedAt: new Date().toISOString() });
   }
 
   setLab(lab: Json): void {

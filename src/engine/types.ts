@@ -130,6 +130,11 @@ export interface StageReportInput {
   outputOf(step: string, node?: string | null): Outputs | undefined;
 }
 
+/** Where a stage keeps the files it writes by default (the state directory, not the current one). */
+export interface StageWhere {
+  stateDir?: string;
+}
+
 export interface Stage {
   id: StageId;
   title: string;
@@ -142,8 +147,13 @@ export interface Stage {
   onlyWhenNamed?: string;
   /** Options the stage takes (CLI --set name=value, wizard inputs). */
   options?: StageOption[];
+  /**
+   * Its per-board steps run on the boards chosen for one run (flash: the cards in the readers): the stage is done
+   * only when they are done on every board of the cluster.
+   */
+  coversEveryNode?: boolean;
   /** Checks and normalises the options; throws InputError naming the option. */
-  parseOptions?(raw: Record<string, unknown>, cluster: ClusterSpec): Record<string, unknown>;
+  parseOptions?(raw: Record<string, unknown>, cluster: ClusterSpec, where?: StageWhere): Record<string, unknown>;
   /** The summary after the stage (the wizard shows it when the stage is done). */
   report?(r: StageReportInput): StageReport;
   steps: Step[];
@@ -162,7 +172,8 @@ export interface StepRecord {
   runs: number;
 }
 
-export type StageStatus = 'not-started' | 'in-progress' | 'done' | 'failed' | 'unavailable';
+/** recheck: done, but a board's address changed since: its steps must be checked again. */
+export type StageStatus = 'not-started' | 'in-progress' | 'done' | 'recheck' | 'failed' | 'unavailable';
 
 export type EngineEvent =
   | { type: 'run-start'; stages: StageId[] }

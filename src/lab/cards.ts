@@ -2,6 +2,7 @@
 // realistic timings (scaled by the lab speed) and faults a trainer can switch on: a card pulled out half-way
 // through writing, and a download whose checksum does not match. The flows cannot tell them from real ones.
 import { createHash } from 'node:crypto';
+import { deflateRawSync, inflateRawSync } from 'node:zlib';
 import type { Json } from '../engine/types.ts';
 import {
   DiskError,
@@ -53,7 +54,7 @@ interface LabCard {
   foreignMounts?: string[];
   present: boolean;
   table?: PartitionTableDump;
-  /** What is written before the first partition (bootloader), base64 of the first 4 MiB written so far. */
+  /** What is written before the first partition (bootloader): the first 4 MiB, deflated then base64 (mostly zeros). */
   head?: string;
   parts: Record<string, LabFs>;
 }
@@ -82,6 +83,14 @@ const CARD_RATE = 22e6;
 
 /** The readers added so that every board has one of its own (the four in defaultCards and these). */
 const EXTRA_READERS = ['/dev/sde', '/dev/sdf', '/dev/sdg', '/dev/sdh', '/dev/sdi', '/dev/sdj', '/dev/sdk', '/dev/sdl'];
+
+/** A card's first 4 MiB. Saved deflated: raw, one card's zeros made the progress file 5.6 MB. */
+function readHead(card: LabCard): Buffer {
+  if (!card.head) return Buffer.alloc(HEAD);
+  const saved = Buffer.from(card.head, 'base64');
+  // Progress saved before heads were deflated holds the 4 MiB as they are.
+  return saved.length === HEAD ? saved : inflateRawSync(saved);
+}
 
 function defaultCards(readers: number): LabCard[] {
   const card = (path: string, model: string, transport: string, gb: number, extra: Partial<LabCard> = {}): LabCard => ({
@@ -359,11 +368,11 @@ export class LabCards implements Disks {
       case 'dd': {
         const src = await this.readFile(op.input);
         if (!src) throw new DiskError('io', `dd: ${op.input}: No such file or directory`);
-        const head = card!.head ? Buffer.from(card!.head, 'base64') : Buffer.alloc(HEAD);
+        const head = readHead(card!);
         const from = op.skip * op.bs;
         const len = op.count !== undefined ? op.count * op.bs : src.length - from;
         src.copy(head, op.seek * op.bs, from, from + len);
-        card!.head = head.toString('base64');
+        card!.head = deflateRawSync(head).toString('base64');
         await this.#wait(len / 2e6 * 1000, opts.signal);
         break;
       }
@@ -437,7 +446,7 @@ export class LabCards implements Disks {
     const card = this.#s.cards.find((c) => c.present && (c.path === path || path.startsWith(c.path)));
     if (!card) throw new DiskError('gone', `cannot open ${path}`);
     if (path === card.path) {
-      const head = card.head ? Buffer.from(card.head, 'base64') : Buffer.alloc(HEAD);
+      const head = readHead(card);
       return head.subarray(offset, offset + length);
     }
     // a partition: a superblock as the real filesystems lay it out, enough for the checks

@@ -71,3 +71,27 @@ export function parseLabCards(specs: readonly string[], names: LabNames): string
 export function activeLabFaults(world: LabWorld, cards: LabCards): string[] {
   return [...world.boards().flatMap((b) => b.faults.map((f) => `${b.node}:${f}`)), ...cards.activeFaults()];
 }
+
+/** The trainer's controls of an open practice lab, for the wizard (its header, a lab menu) and the CLI. */
+export interface LabControls {
+  /** Faults that are on, as written on the command line ("n2-worker2:slow", "cards:checksum-mismatch"). */
+  faults(): string[];
+  /** Switches faults on or off ("NODE:none", "cards:none"); an unknown name throws InputError and changes nothing. */
+  setFaults(specs: readonly string[]): void;
+  /** Card readers whose card was ejected (after flashing) or pulled out. */
+  removedCards(): string[];
+  /** Puts a card back into its reader, so it can be flashed again. */
+  insertCard(device: string): void;
+}
+
+export function labControls(world: LabWorld, cards: LabCards, nodes: readonly string[]): LabControls {
+  const names = (): LabNames => ({ nodes, devices: cards.devices() });
+  return {
+    faults: () => activeLabFaults(world, cards),
+    setFaults: (specs) => applyLabFaults(world, cards, parseLabFaults(specs, names())),
+    removedCards: () => cards.removed(),
+    insertCard: (device) => {
+      for (const d of parseLabCards([`insert:${device}`], names())) cards.insert(d);
+    },
+  };
+}
