@@ -61,10 +61,10 @@ export function hintsFor(s: WizardSnapshot): Array<[string, string]> {
     case 'stage':
       if (s.commands) return [['↑↓/PgUp/PgDn', 'scroll'], ['Esc/c', 'close']];
       if (s.optionsOpen) return [['Tab', 'next answer'], ['↑↓', 'choose'], ['Enter', 'take it'], ['Space', 'add another card'], ['type', 'edit'], ['^R', 'look for cards'], ['Esc', 'done']];
-      if (running) return [['^C', 'stop'], ['c', 'commands'], ['Tab', 'next board log'], ['PgUp/PgDn', 'scroll log'], ['↑↓', 'step']];
+      if (running) return [['^C', 'stop'], ['c', 'commands'], ['Tab', 'next board log'], ['l', 'full log'], ['PgUp/PgDn', 'scroll log'], ['↑↓', 'step']];
       // A stage that is not available yet: only the keys that do something there.
       if (s.stages.find((x) => x.id === s.currentStage)?.status === 'unavailable') return [['←→', 'stage'], ['i', 'inventory'], ['s', 'summary'], ['q', 'quit']];
-      return [['Enter', 'run'], ['←→', 'stage'], ['↑↓', 'step'], ['c', 'commands'], ...(s.stages.find((x) => x.id === s.currentStage)?.options.length ? ([['o', 'options']] as Array<[string, string]>) : []), ['Tab', 'board log'], ['PgUp/PgDn', 'scroll'], ['v', 're-verify'], ['i', 'inventory'], ['s', 'summary'], ['p', 'sudo password'], ['q', 'quit']];
+      return [['Enter', 'run'], ['←→', 'stage'], ['↑↓', 'step'], ['c', 'commands'], ...(s.stages.find((x) => x.id === s.currentStage)?.options.length ? ([['o', 'options']] as Array<[string, string]>) : []), ['Tab', 'board log'], ['l', 'full log'], ['PgUp/PgDn', 'scroll'], ['v', 're-verify'], ['i', 'inventory'], ['s', 'summary'], ['p', 'sudo password'], ['q', 'quit']];
   }
 }
 

@@ -82,6 +82,8 @@ export function StageScreen() {
   const { colors, layout } = useUi();
   const [logScroll, setLogScroll] = useState(0);
   const [cmdScroll, setCmdScroll] = useState(0);
+  // The board's log over the whole panel (l): long messages and instructions read in full.
+  const [fullLog, setFullLog] = useState(false);
   const [, tick] = useState(0);
   const running = s.run.state === 'running' || s.run.state === 'cancelling';
   useEffect(() => setLogScroll(0), [s.logHost]);
@@ -112,6 +114,8 @@ export function StageScreen() {
         return;
       }
       if (snap.optionsOpen) return;
+      if (input === 'l') return setFullLog((v) => !v);
+      if (fullLog && key.escape) return setFullLog(false);
       if (input === 'q') return c.interrupt();
       if (key.tab) return c.cycleLogHost(key.shift ? -1 : 1);
       if (key.pageUp) return setLogScroll((v) => v + 5);
@@ -230,6 +234,14 @@ export function StageScreen() {
       </Box>
     );
   }
+  if (fullLog) {
+    return (
+      <Box flexDirection="column" width={w} height={H} overflow="hidden">
+        {top}
+        <LogPane height={H - top.length} width={w} scroll={logScroll} />
+      </Box>
+    );
+  }
   if (s.commands) {
     const h = H - top.length;
     return (
@@ -266,8 +278,8 @@ export function StageScreen() {
     const failed = sel.cells.filter((x) => x.status === 'failed' || x.failedChecks?.length);
     for (const f of failed.slice(0, 2)) {
       const msg = f.failedChecks?.length ? f.failedChecks.map((k) => `${k.what} (fix: ${k.fix})`).join('; ') : (f.error ?? 'failed');
-      detail.push(...wrapLines(`✗ ${f.node ?? 'cluster'}: ${msg.replace(/^[a-z-]+\/[a-z-]+( on \S+)?: /, '')}`, w, 2));
-      if (f.fix) detail.push(...wrapLines(`fix: ${f.fix}`, w, 2));
+      detail.push(...wrapLines(`✗ ${f.node ?? 'cluster'}: ${msg.replace(/^[a-z-]+\/[a-z-]+( on \S+)?: /, '')}`, w, 4));
+      if (f.fix) detail.push(...wrapLines(`fix: ${f.fix}`, w, 3));
     }
     if (failed.length > 2) detail.push(`… and ${failed.length - 2} more boards failed (Tab shows each board's log)`);
     detail.forEach((l, i) =>

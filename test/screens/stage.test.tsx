@@ -162,6 +162,13 @@ describe('resume and the stage screen', () => {
     expect(report).toContain('Set the boot-select switch next to the SD slot to "MMC"');
     expect(report).toContain('ignores the card.');
     expect(ui.controller.getSnapshot().stages.find((x) => x.id === 'flash')!.report!.next[0]).toMatch(/^Set the boot-select switch .* ignores the card\.$/);
+    // l: the board's log over the whole panel, long lines wrapped (the first-boot hints in full).
+    ui.write('l');
+    const full = await waitFor(() => (!ui!.frame().includes('What you have now') ? ui!.frame() : undefined), 'the full log');
+    expect(full).toMatch(/log: n2-worker1 \(\d+/);
+    expect(full).toContain('next: Set the boot-select switch');
+    expect(full).toContain('ignores the card.');
+    await ui.press(KEY.escape, 'What you have now:');
     // The next run asks again: the confirmation was for that run only.
     await ui.press(KEY.enter, 'Everything on /dev/sda');
   }, 90_000);
