@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { parse, stringify } from 'yaml';
+import { COMMAND_OPTIONS, HELP, OPTIONS } from '../src/cli/args.ts';
 
 const root = resolve(import.meta.dirname, '..');
 const bin = join(root, 'bin/boardkube.js');
@@ -295,5 +296,15 @@ describe('boardkube CLI', () => {
     const none = boardkube(['status', '--state-dir', join(dir, 'state-empty')], {}, elsewhere);
     expect(none.code).toBe(2);
     expect(none.stderr).toMatch(/no cluster file given, no \.\/cluster\.yaml, and no saved progress/);
+  });
+});
+
+describe('the option table', () => {
+  it('every option is taken by some command and explained in --help (a new option not added to a command is refused everywhere)', () => {
+    const taken = new Set(Object.values(COMMAND_OPTIONS).flat());
+    for (const name of Object.keys(OPTIONS)) {
+      expect(taken.has(name as keyof typeof OPTIONS), `--${name} is in no command's list (src/cli/args.ts COMMAND_OPTIONS)`).toBe(true);
+      expect(HELP, `--${name} is not in --help`).toContain(`--${name}`);
+    }
   });
 });

@@ -6,7 +6,7 @@ import { closest, knownNames } from '../util/names.ts';
 export const COMMANDS = ['wizard', 'init', 'plan', 'apply', 'status', 'reset', 'runbook', 'workshop'] as const;
 export type Command = (typeof COMMANDS)[number];
 
-const OPTIONS = {
+export const OPTIONS = {
   file: { type: 'string', short: 'f' },
   stage: { type: 'string', multiple: true },
   skip: { type: 'string', multiple: true },
@@ -85,9 +85,9 @@ export const COMMAND_OPTIONS: Record<Command, ReadonlyArray<keyof typeof OPTIONS
   wizard: ['file', 'lab', 'lab-fault', 'state-dir', 'parallel', ...COMMON],
   init: ['file', 'force', ...COMMON],
   plan: ['file', 'stage', 'skip', 'json', 'lab', 'state-dir', 'kubeconfig', ...STAGE_ANSWERS, ...COMMON],
-  apply: ['file', 'stage', 'skip', 'yes', 'lab', 'lab-fault', 'lab-card', 'state-dir', 'parallel', 'kubeconfig', ...STAGE_ANSWERS, 'sudo-password-file', 'password-file', 'wait', ...COMMON],
+  apply: ['file', 'stage', 'skip', 'yes', 'lab', 'lab-fault', 'lab-card', 'state-dir', 'parallel', 'kubeconfig', ...STAGE_ANSWERS, 'sudo-password-file', 'password-file', 'wait', 'force-unlock', ...COMMON],
   status: ['file', 'json', 'verify', 'all', 'lab', 'state-dir', 'parallel', 'kubeconfig', 'sudo-password-file', 'password-file', ...COMMON],
-  reset: ['file', 'stage', 'lab', 'lab-fault', 'state-dir', 'forget-host-key', 'wait', 'boards', 'node', 'yes', 'json', 'parallel', 'sudo-password-file', 'password-file', ...COMMON],
+  reset: ['file', 'stage', 'lab', 'lab-fault', 'state-dir', 'forget-host-key', 'wait', 'boards', 'node', 'yes', 'json', 'parallel', 'sudo-password-file', 'password-file', 'force-unlock', ...COMMON],
   runbook: ['file', 'stage', 'skip', 'lab', 'state-dir', 'kubeconfig', 'out', 'force', ...STAGE_ANSWERS, 'sudo-password-file', 'password-file', ...COMMON],
   workshop: ['file', 'tables', 'out', 'keys', 'force', ...COMMON],
 };
