@@ -3,9 +3,10 @@ import type { Stage } from '../src/engine/types.ts';
 import { configureStage } from './configure/index.ts';
 import { controlPlaneStage } from './control-plane/index.ts';
 import { flashStage } from './flash/index.ts';
+import { packagesStage } from './packages/index.ts';
 import { readonlyStage } from './readonly/index.ts';
 import { workersStage } from './workers/index.ts';
-import { ciStage, packagesStage, registryStage, ttlStage, webhookStage } from './unavailable/index.ts';
+import { ciStage, registryStage, ttlStage, webhookStage } from './unavailable/index.ts';
 
 export const STAGES: readonly Stage[] = [
   flashStage,

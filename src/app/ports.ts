@@ -21,6 +21,8 @@ import { LabHost } from '../lab/host.ts';
 // The lab's command simulators register themselves on import.
 import '../lab/index.ts';
 import { LabWorld } from '../lab/world.ts';
+import { LabWorkbench } from '../lab/workbench.ts';
+import { LocalWorkbench } from '../adapters/local/workbench.ts';
 import type { Host, HostKeyInfo } from '../ports/host.ts';
 import type { Local } from '../ports/local.ts';
 
@@ -80,7 +82,9 @@ function labPorts(o: PortsOptions): Ports & { lab: LabControls } {
   // Checked by name before any is applied: an unknown board or fault is bad input, and nothing is switched.
   const faults = parseLabFaults(o.labFaults ?? [], names);
   const inserts = parseLabCards(o.labCards ?? [], names);
-  applyLabFaults(world, cards, faults);
+  // The lab's downloads and builds leave small real files in a folder of their own beside the progress.
+  const workbench = new LabWorkbench(join(o.stateDir, 'lab-packages', o.cluster.name), new LocalMachine(), () => world.speed);
+  applyLabFaults(world, cards, faults, workbench);
   for (const device of inserts) cards.insert(device);
   const keys = pinnedHostKeys(o.store, o.onHostKeyPinned);
   const hosts = cachedHosts((node) => new LabHost(world.board(node.name), world, keys, o.cluster.ssh.user));
@@ -91,6 +95,7 @@ function labPorts(o: PortsOptions): Ports & { lab: LabControls } {
     host: (node) => hosts.get(node),
     local: labLocal(o.stateDir, o.cluster.name),
     disks: cards,
+    workbench,
     async cluster() {
       return labCluster ??= openLabCluster(world, o.cluster);
     },
@@ -139,11 +144,13 @@ function realPorts(o: PortsOptions): Ports {
       }),
   );
   let cluster: ClusterPort | undefined;
+  const local = new LocalMachine({ stateDir: o.stateDir, sudoPassword, log: (line) => o.log?.write('local', line) });
   return {
     mode: 'real',
     host: (node) => hosts.get(node),
-    local: new LocalMachine({ stateDir: o.stateDir, sudoPassword, log: (line) => o.log?.write('local', line) }),
+    local,
     disks: new RealDisks(),
+    workbench: new LocalWorkbench(join(o.stateDir, 'packages', o.cluster.name), local),
     async cluster() {
       if (cluster) return cluster;
       const path = o.kubeconfig ?? adminKubeconfigPath(o.stateDir, o.cluster.name);

@@ -248,8 +248,9 @@ Options:
   --lab-fault NODE:FAULT   switch a lab fault on: unreachable, wrong-password, changed-host-key, slow,
                            no-return-after-reboot, clock-skew, duplicate-machine-id, key-not-installed,
                            swap-on, port-in-use, cgroup-v1, cgroup-driver-mismatch, expired-token,
-                           api-unreachable;
-                           cards:card-pulled-out, cards:checksum-mismatch; NODE:none clears
+                           api-unreachable, disk-full, pacman-locked, runtime-fails;
+                           cards:card-pulled-out, cards:checksum-mismatch; downloads:download-cut-off,
+                           downloads:package-checksum-mismatch; NODE:none clears
                            (faults are saved with the lab's progress until cleared); cards:none, DEV:none
   --lab-card insert:DEV    put an ejected (or pulled-out) lab card back into its reader, to flash it again
   --kubeconfig PATH        an existing cluster for the add-on stages (ttl ... readonly)

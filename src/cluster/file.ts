@@ -121,6 +121,7 @@ export function clusterYaml(spec: ClusterSpec): string {
     '# boardkube cluster file. Edit it, then: boardkube plan -f THIS_FILE',
     `# board: one of ${BOARDS.map((b) => b.id).join(', ')}`,
     `# kubernetesVersion: one of ${supportedVersionsText()}`,
+    '# kubernetes.runtime: cri-o (default) or containerd, at the version the catalogue pins for that minor',
     '# network.lan: the boards\' network; podSubnet and serviceSubnet must not overlap it or each other',
     '# ssh.keyPath: your private key; its .pub goes onto every card',
     '# nodes: exactly one control-plane (the master), the rest workers',

@@ -8,6 +8,7 @@ import type { ClusterPort } from '../ports/cluster.ts';
 import type { Host } from '../ports/host.ts';
 import type { Local } from '../ports/local.ts';
 import type { Disks } from '../ports/disks.ts';
+import type { Workbench } from '../ports/workbench.ts';
 
 export const STAGE_IDS = ['flash', 'configure', 'packages', 'control-plane', 'workers', 'ttl', 'webhook', 'registry', 'ci', 'readonly'] as const;
 export type StageId = (typeof STAGE_IDS)[number];
@@ -66,6 +67,8 @@ export interface Ports {
   host(node: NodeSpec): Host;
   local: Local;
   disks: Disks;
+  /** Downloads and package builds on this computer (the packages stage); absent where no stage needs it. */
+  workbench?: Workbench;
   cluster(): Promise<ClusterPort>;
   close(): Promise<void>;
 }

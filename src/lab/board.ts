@@ -18,6 +18,9 @@ export const LAB_FAULTS = {
   'cgroup-driver-mismatch': 'the container runtime uses cgroupfs while the kubelet uses systemd: the kubelet never becomes healthy',
   'expired-token': 'the master\'s clock is a day ahead: every join token has expired by the time a worker uses it',
   'api-unreachable': 'the board cannot reach the master\'s port 6443 (a firewall in between)',
+  'disk-full': 'the board has only 300 MiB free: too little for the Kubernetes packages',
+  'pacman-locked': 'another pacman is running on the board and holds its database lock',
+  'runtime-fails': 'the container runtime does not start (a broken configuration)',
 } as const;
 export type LabFault = keyof typeof LAB_FAULTS;
 

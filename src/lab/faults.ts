@@ -4,12 +4,15 @@ import { InputError } from '../engine/types.ts';
 import { closest } from '../util/names.ts';
 import { LAB_FAULTS, type LabFault } from './board.ts';
 import { LAB_CARD_FAULTS, type LabCards, type LabCardFault } from './cards.ts';
+import { LAB_DOWNLOAD_FAULTS, type LabDownloadFault, type LabWorkbench } from './workbench.ts';
 import type { LabWorld } from './world.ts';
 
 export type LabFaultSpec =
   | { kind: 'board'; node: string; fault: LabFault | 'none' }
   /** device undefined: every card ("cards:FAULT"). */
-  | { kind: 'card'; device?: string; fault: LabCardFault | 'none' };
+  | { kind: 'card'; device?: string; fault: LabCardFault | 'none' }
+  /** "downloads:FAULT": the packages stage's downloads on this computer. */
+  | { kind: 'downloads'; fault: LabDownloadFault | 'none' };
 
 export interface LabNames {
   nodes: readonly string[];
@@ -18,6 +21,7 @@ export interface LabNames {
 
 const BOARD_FAULTS = [...Object.keys(LAB_FAULTS), 'none'];
 const CARD_FAULTS = [...Object.keys(LAB_CARD_FAULTS), 'none'];
+const DOWNLOAD_FAULTS = [...Object.keys(LAB_DOWNLOAD_FAULTS), 'none'];
 
 function unknown(flag: string, spec: string, what: string, name: string, known: string[], more = ''): InputError {
   const guess = closest(name, known);
@@ -32,6 +36,10 @@ export function parseLabFaults(specs: readonly string[], names: LabNames): LabFa
     if (i < 1 || i === spec.length - 1) throw new InputError(`${flag} ${spec}`, 'is not NODE:FAULT', 'e.g. --lab-fault n2-worker2:unreachable, --lab-fault cards:card-pulled-out, or NODE:none to clear');
     const target = spec.slice(0, i);
     const fault = spec.slice(i + 1);
+    if (target === 'downloads') {
+      if (!DOWNLOAD_FAULTS.includes(fault)) throw unknown(flag, spec, 'a download fault', fault, DOWNLOAD_FAULTS);
+      return { kind: 'downloads', fault: fault as LabDownloadFault | 'none' };
+    }
     if (target === 'cards' || target.startsWith('/dev/')) {
       if (target !== 'cards' && !names.devices.includes(target)) throw unknown(flag, spec, 'a card reader of the practice lab', target, ['cards', ...names.devices]);
       if (!CARD_FAULTS.includes(fault)) throw unknown(flag, spec, 'a card fault', fault, CARD_FAULTS);
@@ -47,9 +55,11 @@ export function parseLabFaults(specs: readonly string[], names: LabNames): LabFa
 }
 
 /** Switches the faults on (or off, for none), in the order given. */
-export function applyLabFaults(world: LabWorld, cards: LabCards, specs: readonly LabFaultSpec[]): void {
+export function applyLabFaults(world: LabWorld, cards: LabCards, specs: readonly LabFaultSpec[], workbench?: LabWorkbench): void {
   for (const s of specs) {
-    if (s.kind === 'board') {
+    if (s.kind === 'downloads') {
+      for (const f of Object.keys(LAB_DOWNLOAD_FAULTS) as LabDownloadFault[]) if (s.fault === 'none' || s.fault === f) workbench?.setFault(f, s.fault === f);
+    } else if (s.kind === 'board') {
       if (s.fault === 'none') world.clearFaults(s.node);
       else world.setFault(s.node, s.fault, true);
     } else if (s.fault === 'none') cards.clearFaults(s.device);

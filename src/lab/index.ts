@@ -4,6 +4,7 @@ import './commands.ts';
 import './commands/configure.ts';
 import './commands/kubeadm.ts';
 import './commands/lease.ts';
+import './commands/packages.ts';
 
 export { simulate, registerLabCommands } from './commands.ts';
 export { LAB_MAINLINE_KERNEL } from './commands/configure.ts';
