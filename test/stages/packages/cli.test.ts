@@ -16,7 +16,8 @@ const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'packages-cli-'));
 const file = path.join(dir, 'cluster.yaml');
 
 function boardkube(args: string[], env: Record<string, string> = {}) {
-  const r = spawnSync(process.execPath, [BIN, ...args], { encoding: 'utf8', env: { ...process.env, BOARDKUBE_LAB_SPEED: '0', ...env }, timeout: 300_000 });
+  // In its own folder: the journey's readonly stage writes ./readonly.kubeconfig.
+  const r = spawnSync(process.execPath, [BIN, ...args], { cwd: dir, encoding: 'utf8', env: { ...process.env, BOARDKUBE_LAB_SPEED: '0', ...env }, timeout: 300_000 });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
 
@@ -55,7 +56,7 @@ describe('boardkube plan --stage packages --json', () => {
 
   it('plans containerd + runc for kubernetes.runtime: containerd', () => {
     const other = path.join(dir, 'containerd.yaml');
-    fs.writeFileSync(other, fs.readFileSync(file, 'utf8').replace(/^(\s+)runtime: cri-o$/m, '$1runtime: containerd'));
+    fs.writeFileSync(other, `${fs.readFileSync(file, 'utf8')}kubernetes:\n  runtime: containerd\n`);
     const r = boardkube(['plan', '-f', other, '--stage', 'packages', '--json', '--state-dir', path.join(dir, 'c-state')]);
     expect(r.code, r.stderr).toBe(0);
     const names = (JSON.parse(r.stdout) as Action[]).filter((a) => a.path?.endsWith('/PKGBUILD')).map((a) => path.basename(path.dirname(a.path!)));
@@ -70,10 +71,10 @@ describe('boardkube plan --stage packages --json', () => {
     expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/is not a folder/);
     const runtime = path.join(dir, 'docker.yaml');
-    fs.writeFileSync(runtime, fs.readFileSync(file, 'utf8').replace(/^(\s+)runtime: cri-o$/m, '$1runtime: docker'));
+    fs.writeFileSync(runtime, `${fs.readFileSync(file, 'utf8')}kubernetes:\n  runtime: docker\n`);
     const r = boardkube(['plan', '-f', runtime, '--stage', 'packages', '--state-dir', path.join(dir, 'b-state')]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toMatch(/kubernetes\.runtime: must be cri-o or containerd/);
+    expect(r.stderr).toMatch(/kubernetes\.runtime: "docker" is not a container runtime boardkube offers \(fix: use one of: cri-o, containerd\)/);
   });
 });
 
