@@ -27,7 +27,7 @@ export const PACKAGES_OPTIONS: StageOption[] = [
   { name: 'build-user', description: 'The ordinary user makepkg runs as when boardkube runs as root (makepkg refuses root); default: $SUDO_USER, else nobody' },
 ];
 
-// Every --set reaches every stage (the CLI cannot tell whose it is): names of other stages pass through untouched.
+// The engine refuses names the stage does not declare (PACKAGES_OPTIONS) before this is called.
 export function parsePackagesOptions(raw: Record<string, unknown>, cluster: ClusterSpec): PackagesOptions {
   const text = raw.source === undefined ? 'upstream' : String(raw.source).trim();
   let source: Source;
