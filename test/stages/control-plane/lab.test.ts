@@ -40,7 +40,7 @@ const errorOf = (events: EngineEvent[], step: string, node?: string) => ends(eve
 
 async function configured(faults: string[] = []): Promise<string> {
   const dir = newStateDir();
-  const r = await run(dir, ['configure'], faults);
+  const r = await run(dir, ['configure', 'packages'], faults);
   expect(r.outcome).toBe('done');
   return dir;
 }
