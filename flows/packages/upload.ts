@@ -6,6 +6,7 @@ import { boardOf, probe, runScript } from '../configure/common.ts';
 import { parseKeyValues, q } from '../configure/scripts.ts';
 import { builtPackages, type BuiltPackage } from './build.ts';
 import { currentBuild, BOARD_PACKAGE_DIR, packagesOptions } from './options.ts';
+import { packageFile } from './pkgbuild.ts';
 import { uploadedProbe } from './scripts.ts';
 
 /** Room on the board beyond the packages themselves: pacman unpacks them (about twice their size) and keeps its cache. */
@@ -52,7 +53,7 @@ export const uploadStep: Step = {
     const built = await builtPackages(ctx).catch(() => null);
     for (const p of build.packages) {
       const b = built?.find((x) => x.name === p.name);
-      const file = b?.file ?? `${p.name}-${p.version}-${p.rel}-aarch64.pkg.tar.zst`;
+      const file = b?.file ?? packageFile(p);
       actions.push({ type: 'file', path: `${BOARD_PACKAGE_DIR}/${file}`, description: `upload ${file} over SFTP${b ? ` (sha256 ${b.sha256})` : ''}`, sudo: true });
     }
     return actions;
@@ -70,7 +71,7 @@ export const uploadStep: Step = {
         continue;
       }
       ctx.progress({ done: sent, total: built.length, unit: 'packages', message: `sending ${b.file}` });
-      await host.upload(b.path, `${BOARD_PACKAGE_DIR}/${b.file}`, { mode: 0o644, signal: ctx.signal });
+      await host.upload(b.path, `${BOARD_PACKAGE_DIR}/${b.file}`, { mode: 0o644, sudo: true, signal: ctx.signal });
       sent++;
     }
     ctx.progress({ done: built.length, total: built.length, unit: 'packages', message: `${sent} sent, ${built.length - sent} there already` });

@@ -191,6 +191,9 @@ export class BoardLeases {
       get disks() {
         return inner.disks;
       },
+      get workbench() {
+        return inner.workbench;
+      },
       cluster: () => inner.cluster(),
       close: () => inner.close(),
     };

@@ -144,7 +144,7 @@ export class LabHost implements Host {
     return Buffer.from(content);
   }
 
-  async upload(localPath: string, remotePath: string, opts: { mode?: number; signal?: AbortSignal } = {}): Promise<void> {
+  async upload(localPath: string, remotePath: string, opts: { mode?: number; sudo?: boolean; signal?: AbortSignal } = {}): Promise<void> {
     await this.writeFile(remotePath, await readFile(localPath), opts);
   }
 

@@ -41,7 +41,8 @@ export interface Host {
   /** Writes a file atomically-enough (temp + rename) with a mode. */
   writeFile(remotePath: string, content: string | Buffer, opts?: { mode?: number; sudo?: boolean; signal?: AbortSignal }): Promise<void>;
   readFile(remotePath: string, opts?: { signal?: AbortSignal }): Promise<Buffer>;
-  upload(localPath: string, remotePath: string, opts?: { mode?: number; signal?: AbortSignal }): Promise<void>;
+  /** sudo: the target belongs to root (staged as the login user, then installed by root). */
+  upload(localPath: string, remotePath: string, opts?: { mode?: number; sudo?: boolean; signal?: AbortSignal }): Promise<void>;
   download(remotePath: string, localPath: string, opts?: { signal?: AbortSignal }): Promise<void>;
   /** After a reboot: wait until the board answers again (backoff), up to timeoutMs. */
   reconnect(opts: { timeoutMs: number; signal?: AbortSignal }): Promise<void>;

@@ -158,23 +158,7 @@ export class SshHost implements Host {
       const conn = await this.ensure(op.signal, op.error);
       if (opts.sudo && !this.isRoot()) {
         this.log(`write ${remotePath} (sudo, mode ${octal(mode)}, ${data.length} bytes)`);
-        // Staged as the user (0600, in /tmp), then installed by root under a temp name next to the target and
-        // renamed into place, so the target is never half written.
-        const staged = `/tmp/.boardkube-${randomBytes(6).toString('hex')}`;
-        const dest = remotePath;
-        const tmp = tempSibling(dest);
-        const script =
-          `rc=0; install -m ${octal(mode)} -- ${shellQuote(staged)} ${shellQuote(tmp)} && mv -f -- ${shellQuote(tmp)} ${shellQuote(dest)} || rc=$?; ` +
-          `rm -f -- ${shellQuote(staged)} ${shellQuote(tmp)}; exit $rc`;
-        let r: ExecResult;
-        try {
-          await this.sftpCall(conn, op, `write ${staged}`, (sftp, cb) => sftp.writeFile(staged, data, { mode: 0o600 }, cb));
-          r = await this.exec(script, { sudo: true, signal: op.signal });
-        } catch (err) {
-          await this.unlinkQuietly(conn, staged);
-          throw err;
-        }
-        if (r.code !== 0) throw new Error(`cannot write ${dest} on ${this.node}: ${lastLines(r.stderr || r.stdout)}`);
+        await this.putAsRoot(conn, op, remotePath, mode, (staged) => this.sftpCall(conn, op, `write ${staged}`, (sftp, cb) => sftp.writeFile(staged, data, { mode: 0o600 }, cb)));
         return;
       }
       this.log(`write ${remotePath} (mode ${octal(mode)}, ${data.length} bytes)`);
@@ -184,6 +168,27 @@ export class SshHost implements Host {
     } finally {
       op.done();
     }
+  }
+
+  /**
+   * For a login that is not root: staged as the user (0600, in /tmp), then installed by root under a temp name next
+   * to the target and renamed into place, so the target is never half written.
+   */
+  private async putAsRoot(conn: Conn, op: { signal: AbortSignal; error: () => HostError }, dest: string, mode: number, put: (staged: string) => Promise<unknown>): Promise<void> {
+    const staged = `/tmp/.boardkube-${randomBytes(6).toString('hex')}`;
+    const tmp = tempSibling(dest);
+    const script =
+      `rc=0; install -m ${octal(mode)} -- ${shellQuote(staged)} ${shellQuote(tmp)} && mv -f -- ${shellQuote(tmp)} ${shellQuote(dest)} || rc=$?; ` +
+      `rm -f -- ${shellQuote(staged)} ${shellQuote(tmp)}; exit $rc`;
+    let r: ExecResult;
+    try {
+      await put(staged);
+      r = await this.exec(script, { sudo: true, signal: op.signal });
+    } catch (err) {
+      await this.unlinkQuietly(conn, staged);
+      throw err;
+    }
+    if (r.code !== 0) throw new Error(`cannot write ${dest} on ${this.node}: ${lastLines(r.stderr || r.stdout)}`);
   }
 
   /** Writes through a temporary file beside the target, sets its mode, then renames: readers never see half a file. */
@@ -210,11 +215,16 @@ export class SshHost implements Host {
     }
   }
 
-  async upload(localPath: string, remotePath: string, opts: { mode?: number; signal?: AbortSignal } = {}): Promise<void> {
+  async upload(localPath: string, remotePath: string, opts: { mode?: number; sudo?: boolean; signal?: AbortSignal } = {}): Promise<void> {
     const mode = opts.mode ?? fs.statSync(localPath).mode & 0o7777;
     const op = this.operation(`upload ${localPath}`, opts.signal);
     try {
       const conn = await this.ensure(op.signal, op.error);
+      if (opts.sudo && !this.isRoot()) {
+        this.log(`upload ${localPath} -> ${remotePath} (sudo, mode ${octal(mode)})`);
+        await this.putAsRoot(conn, op, remotePath, mode, (staged) => this.sftpCall(conn, op, `upload ${staged}`, (sftp, cb) => sftp.fastPut(localPath, staged, { mode: 0o600 }, cb)));
+        return;
+      }
       this.log(`upload ${localPath} -> ${remotePath} (mode ${octal(mode)})`);
       await this.putBeside(conn, op, remotePath, mode, (tmp) =>
         this.sftpCall(conn, op, `upload ${remotePath}`, (sftp, cb) => sftp.fastPut(localPath, tmp, { mode }, cb)),
