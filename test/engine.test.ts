@@ -23,7 +23,7 @@ function setup(stages: Stage[], opts: { parallel?: number; stateDir?: string; an
   const engine = new Engine({ cluster, stages, store, ports, secrets, parallel: opts.parallel, answers: opts.answers, options: opts.options });
   const events: EngineEvent[] = [];
   engine.on((e) => events.push(e));
-  return { engine, store, events, stateDir, cluster };
+  return { engine, store, events, stateDir, cluster, secrets };
 }
 
 /** A step that records its calls; `state` stands in for what the step changes on a board. */
@@ -217,8 +217,11 @@ describe('engine', () => {
 
 describe('saved progress', () => {
   it('writes mode 0600 with a schema version and no secret', async () => {
-    const { engine, store, stateDir } = setup([stage('configure', [recordingStep('a', [])])]);
+    const { engine, store, stateDir, secrets } = setup([stage('configure', [recordingStep('a', [])])]);
+    const known = 'sudo-secret-Zq7-known-value';
+    secrets.set('sudo-password', known);
     await engine.run(['configure']);
+    expect(readFileSync(store.path, 'utf8')).not.toContain(known);
     expect(statSync(store.path).mode & 0o777).toBe(0o600);
     const data = JSON.parse(readFileSync(store.path, 'utf8'));
     expect(data.schemaVersion).toBe(SCHEMA_VERSION);
