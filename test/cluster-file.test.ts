@@ -99,6 +99,14 @@ describe('writeClusterFile', () => {
     expect(readClusterFile(f).spec).toEqual(spec);
   });
 
+  it('fresh (init --force): a new commented file, the old one kept as .bak', () => {
+    const before = good().replace('name: homelab', 'name: shed # mine');
+    const f = fileWith(before);
+    const w = writeClusterFile(f, defaultCluster(key), { fresh: true });
+    expect(readFileSync(f, 'utf8')).toBe(good());
+    expect(readFileSync(w.backup!, 'utf8')).toBe(before);
+  });
+
   it('drops fields the spec does not have (the .bak keeps them) and leaves an unchanged file alone', () => {
     const before = `${good()}timezon: Europe/Paris\n`;
     const f = fileWith(before);

@@ -163,8 +163,9 @@ async function confirm(question: string): Promise<boolean> {
 export async function cmdInit(p: Parsed): Promise<number> {
   const file = p.file ?? 'cluster.yaml';
   if (existsSync(file) && !p.force) throw new InputError('-f', `${file} exists already`, 'choose another name with -f, or pass --force to overwrite it');
-  writeClusterFile(file, defaultCluster());
+  const written = writeClusterFile(file, defaultCluster(), { fresh: true });
   out(`wrote ${file}: an ODROID-N2 master and four workers. Edit the addresses and the key, then run: boardkube plan -f ${file}`);
+  if (written.backup) out(`the previous ${file} is kept as ${written.backup}`);
   return EXIT.ok;
 }
 

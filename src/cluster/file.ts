@@ -179,12 +179,13 @@ export interface WrittenClusterFile {
  * Writes the cluster file. Over an existing file it keeps the user's comments where it can, and keeps the
  * previous version beside it as PATH.bak first: nothing the user wrote is lost.
  */
-export function writeClusterFile(path: string, spec: ClusterSpec): WrittenClusterFile {
+export function writeClusterFile(path: string, spec: ClusterSpec, o: { fresh?: boolean } = {}): WrittenClusterFile {
   const full = resolve(path);
   mkdirSync(dirname(full), { recursive: true });
   const exists = existsSync(full);
   const old = exists ? readFileSync(full, 'utf8') : undefined;
-  const text = updatedYaml(old, spec);
+  // fresh: a new commented file (init --force), the old one still kept as .bak.
+  const text = o.fresh ? clusterYaml(spec) : updatedYaml(old, spec);
   if (old === text) return { path: full };
   let backup: string | undefined;
   const mode = exists ? statSync(full).mode & 0o777 : 0o644;
