@@ -50,6 +50,7 @@ export function hintsFor(s: WizardSnapshot): Array<[string, string]> {
   if (s.dialog?.kind === 'corrupt') return [['y', 'start fresh (a copy is kept)'], ['n', 'back']];
   if (s.dialog?.kind === 'sudo-password') return [['Enter', 'use it'], ['Esc', 'cancel']];
   if (s.dialog?.kind === 'confirm-typed') return [['type', `the name (${s.dialog.expect})`], ['Enter', 'erase and write'], ['Esc', 'back, nothing touched']];
+  if (s.dialog?.kind === 'cluster-busy') return [['w', 'watch its progress (read-only)'], ['Esc', 'back']];
   const running = s.run.state === 'running' || s.run.state === 'cancelling';
   switch (s.screen) {
     case 'welcome':
@@ -87,6 +88,10 @@ function Shell() {
       if (input === 'y' || input === 'Y') void c.freshStart();
       else if (input === 'n' || input === 'N' || key.escape) c.cancelDialog();
     }
+    if (d?.kind === 'cluster-busy') {
+      if (input === 'w' || input === 'W') void c.watchOtherRun();
+      else if (key.escape) c.cancelDialog();
+    }
   });
   const main = layout.main;
   let panel;
@@ -107,6 +112,14 @@ function Shell() {
         <T wrap bold>
           Start fresh? A copy of the unreadable file is kept beside it. y/n
         </T>
+      </Dialog>
+    );
+  } else if (s.dialog?.kind === 'cluster-busy') {
+    panel = (
+      <Dialog title={`Another run is working on "${s.dialog.cluster}"`} width={main}>
+        <T wrap>{s.dialog.who}</T>
+        <Text> </Text>
+        <T wrap>Nothing was started: one run at a time works on a cluster. Wait for it to end, or press w to watch its progress here, read-only, until it ends.</T>
       </Dialog>
     );
   } else if (s.screen === 'welcome') panel = <Welcome />;

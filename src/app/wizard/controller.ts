@@ -13,6 +13,7 @@ import type { ClusterSpec } from '../../cluster/spec.ts';
 import type { Stage, StageId } from '../../engine/types.ts';
 import { STAGE_IDS } from '../../engine/types.ts';
 import { fileSummary, readCluster, readFileArg } from './clusterfile.ts';
+import { ClusterGuard } from './guard.ts';
 import { showStepCommands } from './commands.ts';
 import { fieldChoices, isChoiceField, readField } from './draft.ts';
 import { splitFix } from './errors.ts';
@@ -48,7 +49,11 @@ export class WizardController {
   readonly #answers: StageAnswers;
   readonly #sudo: SudoPassword;
   readonly #runs: StageRuns;
+  readonly #guard: ClusterGuard;
   #session: Session | undefined;
+  /** How the open session was opened, to reopen it for a run (writing) and after it (read-only). */
+  #reopenWith: ((readOnly: boolean) => Session) | undefined;
+  #starting = false;
   #offEngine: (() => void) | undefined;
   /** The stage definitions (the flows), imported on first use. */
   #stages: readonly Stage[] | undefined;
@@ -73,6 +78,13 @@ export class WizardController {
     this.#answers = new StageAnswers({ store, stage: (id) => this.#stage(id), session, running, stepViews });
     this.#sudo = new SudoPassword(store, running, session);
     this.#runs = new StageRuns({ store, logs: this.#logs, session, stageViews: () => this.#stageViews(), stepViews });
+    this.#guard = new ClusterGuard({
+      store,
+      stateDir: this.opts.stateDir,
+      cluster: () => this.#session?.cluster.name,
+      reopen: (readOnly) => this.#reopen(readOnly),
+      refresh: () => this.#set({ stages: this.#stageViews(), ...(this.running ? {} : { steps: this.#stepViews(this.#snap.currentStage) }) }),
+    });
   }
 
   // --- store --------------------------------------------------------------------------------------------
@@ -264,8 +276,11 @@ export class WizardController {
     const pw = this.#sudo.forNewSession;
     if (pw) secrets.set('sudo-password', pw);
     let session: Session;
-    try {
-      session = openSession({
+    const opener = (readOnly: boolean) =>
+      openSession({
+        // Only looked at until a stage runs: the wizard writes the progress only while it holds the lock.
+        readOnly,
+        log: !readOnly,
         cluster: spec,
         clusterFile: file,
         stateDir: this.opts.stateDir,
@@ -277,6 +292,8 @@ export class WizardController {
         secrets,
         onHostKeyPinned: () => this.#set({ hostKeys: pinnedHostKeys(this.#session) }),
       });
+    try {
+      session = opener(true);
     } catch (e) {
       if (e instanceof CorruptStateError) {
         this.#saved.rememberUnreadable(file, lab);
@@ -287,6 +304,7 @@ export class WizardController {
       return false;
     }
     this.#session = session;
+    this.#reopenWith = opener;
     this.#answers.opened(spec.name);
     this.#offEngine = session.engine.on((e) => this.#runs.onEvent(e));
     const hosts = [...spec.nodes.map((n) => n.name), 'cluster'];
@@ -317,7 +335,45 @@ export class WizardController {
     return true;
   }
 
+  /** The same cluster again, as it is on disk now: for writing (a run holds the lock) or read-only. */
+  async #reopen(readOnly: boolean): Promise<void> {
+    const old = this.#session;
+    if (!old || !this.#reopenWith) return;
+    this.#offEngine?.();
+    await old.close();
+    const session = this.#reopenWith(readOnly);
+    this.#session = session;
+    this.#offEngine = session.engine.on((e) => this.#runs.onEvent(e));
+    this.#set({ statePath: session.store.path, ...(session.log ? { logPath: session.log.path } : {}), hostKeys: pinnedHostKeys(session), stages: this.#stageViews() });
+  }
+
+  /** A run holds the cluster's lock from start to end; when another run holds it, the wizard says who. */
+  async #startRun(pick: () => StageId[], reverify: boolean): Promise<void> {
+    if (!this.#session || this.running || this.#starting) return;
+    this.#starting = true;
+    let lock;
+    try {
+      lock = await this.#guard.acquire();
+    } catch (e) {
+      this.#set({ error: splitFix((e as Error).message) });
+    } finally {
+      this.#starting = false;
+    }
+    if (!lock) return;
+    try {
+      await this.#runs.start(pick, reverify, lock.holder);
+    } finally {
+      await this.#guard.release(lock);
+    }
+  }
+
+  /** Follows the run that holds the cluster (read-only) until it ends. */
+  watchOtherRun(): Promise<void> {
+    return this.#guard.watch();
+  }
+
   async #closeSession(): Promise<void> {
+    this.#guard.stopWatching();
     await this.#runs.stop();
     this.#offEngine?.();
     this.#offEngine = undefined;
@@ -446,7 +502,7 @@ export class WizardController {
       this.#set({ dialog: { kind: 'confirm-typed', stage: id, ...need, what: this.#describeDevices(need.expect) } });
       return Promise.resolve();
     }
-    return this.#runs.start(() => this.#session!.engine.select({ only: [id] }), false);
+    return this.#startRun(() => this.#session!.engine.select({ only: [id] }), false);
   }
 
   /** The answer to "type the device's name": undefined backs out (nothing touched); a wrong name says so. */
@@ -464,7 +520,7 @@ export class WizardController {
     this.#set({ dialog: undefined });
     this.#answers.check(d.stage);
     this.#answers.confirmOnce(d.stage, d.option);
-    return this.#runs.start(() => this.#session!.engine.select({ only: [d.stage] }), false);
+    return this.#startRun(() => this.#session!.engine.select({ only: [d.stage] }), false);
   }
 
   /** "/dev/sdb (32 GB SD reader, usb)" for each device named, as listed. */
@@ -481,7 +537,7 @@ export class WizardController {
 
   /** Re-checks every finished stage (cheap probes, in parallel), re-running only what no longer holds. */
   reverify(): Promise<void> {
-    return this.#runs.start(() => {
+    return this.#startRun(() => {
       const done = this.#stageViews()
         .filter((v) => v.status === 'done')
         .map((v) => v.id);

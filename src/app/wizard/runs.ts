@@ -1,6 +1,7 @@
 // Running and cancelling stages, and turning the engine's events into the snapshot: the live step grid of
 // each stage in the run, the per-host log lines, the stage statuses and the pinned host keys.
 import type { Session } from '../session.ts';
+import type { LockHolder } from '../../engine/lock.ts';
 import type { EngineEvent, StageId } from '../../engine/types.ts';
 import { splitFix } from './errors.ts';
 import type { HostLogs } from './logs.ts';
@@ -42,7 +43,7 @@ export class StageRuns {
   }
 
   /** Runs the stages `pick` chooses (it throws to refuse, with the reason); one run at a time. */
-  start(pick: () => StageId[], reverify: boolean): Promise<void> {
+  start(pick: () => StageId[], reverify: boolean, holder?: LockHolder): Promise<void> {
     const { store } = this.#o;
     const s = this.#o.session();
     if (!s || this.#promise) return this.#promise ?? Promise.resolve();
@@ -77,7 +78,7 @@ export class StageRuns {
       let outcome: 'done' | 'failed' | 'cancelled';
       let error: { message: string; fix?: string } | undefined;
       try {
-        const result = await s.engine.run(ids, signal);
+        const result = await s.engine.run(ids, signal, { holder });
         outcome = result === 'refused' ? 'failed' : result;
       } catch (e) {
         outcome = signal.aborted ? 'cancelled' : 'failed';

@@ -120,7 +120,9 @@ export type Dialog =
   | { kind: 'sudo-password' }
   /** Erasing needs the device's name typed (as the CLI asks on a terminal); `what` describes it. */
   | { kind: 'confirm-typed'; stage: StageId; option: string; expect: string; what: string; mismatch?: string }
-  | { kind: 'fresh-started'; copy: string };
+  | { kind: 'fresh-started'; copy: string }
+  /** Another run holds the cluster: who (command, PID, computer) and since when (ISO). */
+  | { kind: 'cluster-busy'; cluster: string; who: string; since: string };
 
 export interface CommandsView {
   stage: StageId;
