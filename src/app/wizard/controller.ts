@@ -293,6 +293,9 @@ export class WizardController {
         onHostKeyPinned: () => this.#set({ hostKeys: pinnedHostKeys(this.#session) }),
       });
     try {
+      // A cluster new to this state folder gets its (empty) progress now, so it is listed as saved next time.
+      const { StateStore } = await import('../../engine/state.ts');
+      if (!existsSync(StateStore.fileFor(this.opts.stateDir, spec.name))) StateStore.open(this.opts.stateDir, spec.name, { mode: lab ? 'lab' : 'real', clusterFile: file });
       session = opener(true);
     } catch (e) {
       if (e instanceof CorruptStateError) {
