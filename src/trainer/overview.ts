@@ -7,6 +7,7 @@ import { STAGES } from '../../flows/index.ts';
 import { loadClusterFile } from '../cluster/file.ts';
 import type { ClusterSpec } from '../cluster/spec.ts';
 import { Engine } from '../engine/engine.ts';
+import { lockHolder } from '../engine/lock.ts';
 import { MemorySecrets } from '../engine/secrets.ts';
 import { StateStore, type StateSummary } from '../engine/state.ts';
 import { InputError, type Ports, type StageId, type StageStatus } from '../engine/types.ts';
@@ -63,9 +64,11 @@ function overviewOf(summary: StateSummary, stateDir: string): ClusterOverview {
     const engine = new Engine({ cluster: spec, stages: STAGES, store, ports: NO_PORTS, secrets: new MemorySecrets() });
     for (const st of STAGES) row.stages[st.id] = engine.stageStatus(st.id);
   }
-  // A step recorded as running is a run in progress (or one killed mid-step): say so over the computed status.
+  // A step recorded as running is a run in progress when a run holds the cluster's lock (otherwise one killed
+  // mid-step, which the computed status already shows as partly done): say so over the computed status.
+  const live = lockHolder(stateDir, summary.cluster) !== undefined;
   for (const [key, rec] of Object.entries(steps)) {
-    if (rec.status !== 'running') continue;
+    if (rec.status !== 'running' || !live) continue;
     const stage = key.slice(0, key.indexOf('/')) as StageId;
     row.stages[stage] = 'running';
   }
