@@ -190,6 +190,17 @@ describe('one run at a time per cluster (built bin, practice lab)', () => {
     }
   }, 120_000);
 
+  it('--force-unlock takes only the cluster nodes, and only on commands that change boards', () => {
+    const state = dir('force');
+    const unknown = boardkube(state, ['apply', '--lab', '--yes', '--stage', 'configure', '--force-unlock', 'n2-worker9']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toMatch(/--force-unlock: no node "n2-worker9" in the cluster file \(fix: use one of: n2-master, /);
+    const onStatus = boardkube(state, ['status', '--lab', '--force-unlock', 'n2-master']);
+    expect(onStatus.code).toBe(2);
+    expect(onStatus.stderr).toMatch(/--force-unlock/);
+    expect(() => statSync(join(state, 'homelab.json'))).toThrow();
+  });
+
   it('a read-only look at a cluster with no progress yet leaves nothing behind', () => {
     const state = dir('nothing');
     const status = boardkube(state, ['status', '--lab']);
