@@ -6,7 +6,7 @@
 // rebooted since the last renewal (no clock jump can fool it), its wall clock after a reboot.
 // Writes are compare-and-swap under flock(1) on the board: a lease changes only from the version its writer read.
 import type { NodeSpec } from '../cluster/spec.ts';
-import type { Host, InstallKeyOptions } from '../ports/host.ts';
+import type { Host } from '../ports/host.ts';
 import type { LockHolder } from './lock.ts';
 import { InputError, type Ports } from './types.ts';
 
@@ -150,6 +150,20 @@ export class BoardLeasedError extends InputError {
   }
 }
 
+/**
+ * `inner` with some members replaced; every other member (one added to the port later included) is inner's own,
+ * methods bound to it (an adapter's private fields need `this` to be the adapter).
+ */
+function passThrough<T extends object>(inner: T, replaced: Partial<T>): T {
+  return new Proxy(inner, {
+    get(target, prop) {
+      if (Object.hasOwn(replaced, prop)) return (replaced as Record<PropertyKey, unknown>)[prop];
+      const v = Reflect.get(target, prop, target) as unknown;
+      return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
+    },
+  });
+}
+
 type Holding = { node: string; host: Host; hash: string; content: string; lost?: Lease };
 
 /**
@@ -179,24 +193,9 @@ export class BoardLeases {
     this.#timer.unref();
   }
 
-  /** The run's ports: every board's host takes its lease first. */
+  /** The run's ports: every board's host takes its lease first; everything else is the ports as they are. */
   get ports(): Ports {
-    const inner = this.#inner;
-    return {
-      mode: inner.mode,
-      host: (node: NodeSpec) => this.#host(node),
-      get local() {
-        return inner.local;
-      },
-      get disks() {
-        return inner.disks;
-      },
-      get workbench() {
-        return inner.workbench;
-      },
-      cluster: () => inner.cluster(),
-      close: () => inner.close(),
-    };
+    return passThrough(this.#inner, { host: (node: NodeSpec) => this.#host(node) });
   }
 
   #host(node: NodeSpec): Host {
@@ -206,24 +205,11 @@ export class BoardLeases {
     const take = () => this.#ensure(node.name, inner);
     // Commands and writes wait for the lease; the rest (connecting, reading back, waiting through a reboot,
     // a first login that installs the key the lease needs) passes straight through.
-    const host: Host = {
-      get node() {
-        return inner.node;
-      },
-      get address() {
-        return inner.address;
-      },
-      connect: (signal) => inner.connect(signal),
-      exec: async (command, opts) => (await take(), inner.exec(command, opts)),
-      writeFile: async (path, content, opts) => (await take(), inner.writeFile(path, content, opts)),
-      upload: async (local, remote, opts) => (await take(), inner.upload(local, remote, opts)),
-      readFile: (path, opts) => inner.readFile(path, opts),
-      download: (remote, local, opts) => inner.download(remote, local, opts),
-      reconnect: (opts) => inner.reconnect(opts),
-      hostKey: () => inner.hostKey(),
-      close: () => inner.close(),
-      ...(inner.installKeyWithPassword ? { installKeyWithPassword: (opts: InstallKeyOptions) => inner.installKeyWithPassword!(opts) } : {}),
-    };
+    const host = passThrough(inner, {
+      exec: async (...a: Parameters<Host['exec']>) => (await take(), inner.exec(...a)),
+      writeFile: async (...a: Parameters<Host['writeFile']>) => (await take(), inner.writeFile(...a)),
+      upload: async (...a: Parameters<Host['upload']>) => (await take(), inner.upload(...a)),
+    });
     this.#wrapped.set(node.name, host);
     return host;
   }
