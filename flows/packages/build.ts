@@ -4,7 +4,7 @@
 import type { Outputs, PlannedAction, Step, StepContext } from '../../src/engine/types.ts';
 import { q } from '../configure/scripts.ts';
 import type { Build } from './components.ts';
-import { buildDir, currentBuild, downloadDir, packagesOptions, workbenchOf } from './options.ts';
+import { buildDir, currentBuild, downloadDir, installedByHand, packagesOptions, workbenchOf } from './options.ts';
 import { packageFile, PKG_ARCH, renderPkgbuild, type PackageSpec } from './pkgbuild.ts';
 
 export const MAKEPKG_COMMAND = `CARCH=${PKG_ARCH} PKGEXT=.pkg.tar.zst makepkg --nodeps --force --noconfirm --noprogressbar`;
@@ -55,7 +55,7 @@ export const buildStep: Step = {
   title: 'Build the pacman packages',
   explain:
     'Wraps each component in a pacman package at the pinned version (makepkg, arch aarch64), with the units and configuration files as pacman backup files. pacman then owns every file on the boards, and `pacman -Qi` shows the pin.',
-  skip: (ctx) => (packagesOptions(ctx).source.kind === 'arch' ? 'source=arch: the distribution\'s packages are installed as they are' : undefined),
+  skip: (ctx) => (packagesOptions(ctx).source.kind === 'arch' ? 'source=arch: the distribution\'s packages are installed as they are' : installedByHand(ctx)),
   async needs(ctx) {
     const makepkg = await workbenchOf(ctx).makepkg();
     return [{ ok: makepkg !== null, what: 'makepkg on this computer', fix: 'install it (Debian/Ubuntu: apt-get install makepkg pacman-package-manager; Arch: pacman -S base-devel), then run the same command again' }];

@@ -5,7 +5,7 @@ import { parseChecksum, type Artifact } from '../../src/catalog/packages.ts';
 import { InputError, type Step, type StepContext } from '../../src/engine/types.ts';
 import { averageRate, reportBytes } from '../flash/common.ts';
 import { q } from '../configure/scripts.ts';
-import { currentBuild, downloadDir, packagesOptions, workbenchOf } from './options.ts';
+import { currentBuild, downloadDir, installedByHand, packagesOptions, workbenchOf } from './options.ts';
 
 const MB = 1024 * 1024;
 
@@ -77,7 +77,7 @@ export const downloadStep: Step = {
   title: 'Download Kubernetes and the container runtime',
   explain:
     'Fetches kubeadm, kubelet and kubectl from dl.k8s.io and the container runtime and crictl from their releases, once, onto this computer. Each file is checked against the sha256 its publisher puts beside it; a download that does not match never reaches a board.',
-  skip: (ctx) => (packagesOptions(ctx).source.kind === 'arch' ? 'source=arch: the packages come from the distribution\'s repository' : undefined),
+  skip: (ctx) => (packagesOptions(ctx).source.kind === 'arch' ? 'source=arch: the packages come from the distribution\'s repository' : installedByHand(ctx)),
   async needs(ctx) {
     const wb = workbenchOf(ctx);
     if (packagesOptions(ctx).source.kind === 'bundle') return [];

@@ -5,7 +5,7 @@ import type { PlannedAction, Step, StepContext } from '../../src/engine/types.ts
 import { boardOf, probe, runAction } from '../configure/common.ts';
 import { q } from '../configure/scripts.ts';
 import { boardSet, expected } from './onboard.ts';
-import { BOARD_PACKAGE_DIR } from './options.ts';
+import { BOARD_PACKAGE_DIR, installedByHand } from './options.ts';
 import { dependenciesScript, ignoredProbe, ignorePkgScript, installScript } from './scripts.ts';
 
 /** pacman's words when another pacman holds the database, and what to do about it. */
@@ -33,6 +33,7 @@ export const installStep: Step = {
   explain:
     'Installs what Kubernetes needs from the repository (conntrack, ethtool, iptables-nft, socat, CNI plugins), then our packages, and pins them with IgnorePkg: Arch is rolling, and a plain `pacman -Syu` would otherwise move the kubelet past the control plane.',
   nodes: (c) => c.nodes,
+  skip: installedByHand,
   plan: installActions,
   async run(ctx, actions) {
     const { host, node } = boardOf(ctx);

@@ -24,7 +24,10 @@ export function archNames(runtime: 'cri-o' | 'containerd'): string[] {
 
 export function boardSet(ctx: StepContext): BoardSet {
   const runtime = runtimeOf(ctx.cluster);
-  if (packagesOptions(ctx).source.kind === 'arch') return { names: archNames(runtime), files: [], deps: [], replaces: [], fromRepository: true };
+  const kind = packagesOptions(ctx).source.kind;
+  if (kind === 'arch') return { names: archNames(runtime), files: [], deps: [], replaces: [], fromRepository: true };
+  // Installed by hand: no package of ours to find, pin or replace; the proof checks the versions the tools report.
+  if (kind === 'installed') return { names: [], files: [], deps: [], replaces: [], fromRepository: false };
   const build = planBuild(ctx.release, runtime);
   const names = build.packages.map((p) => p.name);
   const deps = [...new Set(build.packages.flatMap((p) => p.depends))].filter((d) => !names.includes(d));
@@ -42,6 +45,10 @@ export function expected(ctx: StepContext, repository?: Record<string, string>):
     service: facts.service,
     runtimePrefix: runtime === 'cri-o' ? `${ctx.release.minor}.` : build.software.containerd,
   };
+  if (packagesOptions(ctx).source.kind === 'installed') {
+    // Whatever containerd 2.x the user installed (1.x is unsupported from Kubernetes 1.36); CRI-O of the same minor.
+    return { ...base, runtimePrefix: runtime === 'cri-o' ? base.runtimePrefix : '2.', kubernetes: ctx.release.patch, packages: {} };
+  }
   if (repository) {
     const kubeadm = (repository.kubeadm ?? '').replace(/-[^-]+$/, '');
     return { ...base, kubernetes: kubeadm, packages: repository };

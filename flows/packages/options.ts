@@ -10,7 +10,8 @@ import { InputError, type StageOption, type StepContext } from '../../src/engine
 import type { Workbench } from '../../src/ports/workbench.ts';
 import { planBuild, type Build } from './components.ts';
 
-export type Source = { kind: 'upstream' } | { kind: 'arch' } | { kind: 'bundle'; dir: string };
+/** installed: kubeadm, kubelet, kubectl and the runtime were put on the boards by hand; the stage only proves them. */
+export type Source = { kind: 'upstream' } | { kind: 'arch' } | { kind: 'bundle'; dir: string } | { kind: 'installed' };
 
 export interface PackagesOptions {
   source: Source;
@@ -21,7 +22,7 @@ export interface PackagesOptions {
 export const PACKAGES_OPTIONS: StageOption[] = [
   {
     name: 'source',
-    description: 'upstream: dl.k8s.io and the runtime\'s releases, packaged with makepkg; arch: the distribution\'s packages, only when they carry the pinned minor; bundle=DIR: a folder of downloads made earlier (no internet needed)',
+    description: 'upstream: dl.k8s.io and the runtime\'s releases, packaged with makepkg; arch: the distribution\'s packages, only when they carry the pinned minor; bundle=DIR: a folder of downloads made earlier (no internet needed); installed: you installed kubeadm, kubelet, kubectl and the runtime yourself (and configured the runtime), the stage only proves the versions and that the runtime answers',
     default: 'upstream',
   },
   { name: 'build-user', description: 'The ordinary user makepkg runs as when boardkube runs as root (makepkg refuses root); default: $SUDO_USER, else nobody' },
@@ -31,7 +32,7 @@ export const PACKAGES_OPTIONS: StageOption[] = [
 export function parsePackagesOptions(raw: Record<string, unknown>, cluster: ClusterSpec): PackagesOptions {
   const text = raw.source === undefined ? 'upstream' : String(raw.source).trim();
   let source: Source;
-  if (text === 'upstream' || text === 'arch') source = { kind: text };
+  if (text === 'upstream' || text === 'arch' || text === 'installed') source = { kind: text };
   else if (text.startsWith('bundle=')) {
     const dir = resolve(text.slice('bundle='.length));
     const isDir = (() => {
@@ -43,7 +44,7 @@ export function parsePackagesOptions(raw: Record<string, unknown>, cluster: Clus
     })();
     if (text === 'bundle=' || !isDir) throw new InputError('--set source', `${dir} is not a folder`, 'name the folder an earlier run downloaded into (STATE_DIR/packages/downloads/...), e.g. source=bundle=/media/usb/k8s-v1.37.2-cri-o');
     source = { kind: 'bundle', dir };
-  } else throw new InputError('--set source', `"${text}" is not a source`, 'use upstream, arch or bundle=DIR');
+  } else throw new InputError('--set source', `"${text}" is not a source`, 'use upstream, arch, bundle=DIR or installed');
   const release = findRelease(cluster.kubernetesVersion);
   if (!release) throw new InputError('kubernetesVersion', `${cluster.kubernetesVersion} is not in the version catalogue`, 'use a version the catalogue lists');
   const sw = nodeSoftware(release, runtimeOf(cluster));
@@ -51,6 +52,11 @@ export function parsePackagesOptions(raw: Record<string, unknown>, cluster: Clus
   const user = typeof raw['build-user'] === 'string' && raw['build-user'].trim() ? raw['build-user'].trim() : undefined;
   if (user !== undefined && !/^[a-z_][a-z0-9_-]*\$?$/.test(user)) throw new InputError('--set build-user', `"${user}" is not a user name`, 'name an ordinary user of this computer, e.g. build-user=alice');
   return { source, buildUser: user ?? process.env.SUDO_USER ?? undefined };
+}
+
+/** Why a step that puts packages on the boards does nothing with source=installed; undefined otherwise. */
+export function installedByHand(ctx: StepContext): string | undefined {
+  return packagesOptions(ctx).source.kind === 'installed' ? 'source=installed: kubeadm, kubelet, kubectl and the runtime were installed by hand; the prove step checks them' : undefined;
 }
 
 export function packagesOptions(ctx: StepContext): PackagesOptions {

@@ -6,7 +6,7 @@ import { InputError, type Step } from '../../src/engine/types.ts';
 import { boardOf, probe } from '../configure/common.ts';
 import { parseKeyValues } from '../configure/scripts.ts';
 import { archNames } from './onboard.ts';
-import { packagesOptions, runtimeOf } from './options.ts';
+import { installedByHand, packagesOptions, runtimeOf } from './options.ts';
 import { repositoryProbe } from './scripts.ts';
 
 /** Problems with the repository's versions for the pinned minor (empty: they fit). */
@@ -25,7 +25,7 @@ export const repositoryStep: Step = {
   title: "Check the distribution's versions",
   explain: "With source=arch, the distribution's own packages are installed, but only when the repository carries the cluster's Kubernetes minor.",
   nodes: (c) => [controlPlaneNode(c)],
-  skip: (ctx) => (packagesOptions(ctx).source.kind === 'arch' ? undefined : 'the packages are made by boardkube (source=upstream or bundle)'),
+  skip: (ctx) => (packagesOptions(ctx).source.kind === 'arch' ? undefined : (installedByHand(ctx) ?? 'the packages are made by boardkube (source=upstream or bundle)')),
   plan: (ctx) => [{ type: 'command', description: 'read the repository\'s versions (pacman -Si, changes nothing)', content: repositoryProbe(archNames(runtimeOf(ctx.cluster))) }],
   async run(ctx) {
     const { host } = boardOf(ctx);

@@ -1,7 +1,7 @@
 // Step runtime: the container runtime started now and at every boot, and the kubelet enabled. The kubelet has
 // nothing to run until kubeadm init or join configures it: until then systemd restarts it every 10 s, as planned.
 import { RUNTIME_FACTS } from '../../src/catalog/packages.ts';
-import { runtimeOf } from './options.ts';
+import { installedByHand, runtimeOf } from './options.ts';
 import type { Step, StepContext } from '../../src/engine/types.ts';
 import { boardOf, runAction } from '../configure/common.ts';
 import { q } from '../configure/scripts.ts';
@@ -18,6 +18,7 @@ export const runtimeStep: Step = {
   explain:
     'Starts the container runtime and makes it start at boot, and waits for its socket. The kubelet is enabled but not configured yet: it restarts every 10 s until kubeadm init or join gives it its configuration (that is expected).',
   nodes: (c) => c.nodes,
+  skip: installedByHand,
   plan: (ctx) => {
     const f = facts(ctx);
     return [{ type: 'command', description: `start ${f.service} now and at boot, enable kubelet.service`, content: enableRuntimeScript(f.service, f.socketPath), sudo: true }];

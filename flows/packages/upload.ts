@@ -5,7 +5,7 @@ import type { PlannedAction, Step, StepContext } from '../../src/engine/types.ts
 import { boardOf, probe, runScript } from '../configure/common.ts';
 import { parseKeyValues, q } from '../configure/scripts.ts';
 import { builtPackages, type BuiltPackage } from './build.ts';
-import { currentBuild, BOARD_PACKAGE_DIR, packagesOptions } from './options.ts';
+import { currentBuild, BOARD_PACKAGE_DIR, installedByHand, packagesOptions } from './options.ts';
 import { packageFile } from './pkgbuild.ts';
 import { uploadedProbe } from './scripts.ts';
 
@@ -39,7 +39,7 @@ export const uploadStep: Step = {
   title: 'Copy the packages onto every board',
   explain: 'Sends the packages to each board over SFTP, all boards at the same time, into /var/cache/boardkube/packages. Files already there (same sha256) are not sent again.',
   nodes: (c) => c.nodes,
-  skip: (ctx) => (packagesOptions(ctx).source.kind === 'arch' ? 'source=arch: pacman downloads the packages on each board' : undefined),
+  skip: (ctx) => (packagesOptions(ctx).source.kind === 'arch' ? 'source=arch: pacman downloads the packages on each board' : installedByHand(ctx)),
   async needs(ctx) {
     const { host, node } = boardOf(ctx);
     const build = await currentBuild(ctx);

@@ -149,6 +149,19 @@ describe('packages in the practice lab', () => {
     for (const node of NODES) expect(installed(r.boards[node]!).kubeadm).toBeUndefined();
   });
 
+  it('source=installed proves what is on the boards and installs nothing: refused on bare boards, done once the tools are there', async () => {
+    const bare = await run(newStateDir(), { options: { source: 'installed' } });
+    expect(bare.outcome).toBe('failed');
+    expect(errors(bare.events)).toMatch(/kubeadm version -o short says nothing, the pin is v/);
+    expect(ends(bare.events).filter((e) => e.step === 'install').map((e) => e.status)).toEqual(NODES.map(() => 'skipped'));
+    for (const node of NODES) expect(installed(bare.boards[node]!).kubeadm).toBeUndefined();
+
+    const dir = newStateDir();
+    expect((await run(dir)).outcome).toBe('done');
+    const byHand = await run(dir, { options: { source: 'installed' }, stages: ['packages'] });
+    expect(byHand.outcome, errors(byHand.events)).toBe('done');
+  });
+
   it("writes the catalogue's pause image into the runtime's drop-in", async () => {
     const dir = newStateDir();
     const r = await run(dir);
