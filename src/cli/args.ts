@@ -248,7 +248,7 @@ Options:
   --lab-fault NODE:FAULT   switch a lab fault on: unreachable, wrong-password, changed-host-key, slow,
                            no-return-after-reboot, clock-skew, duplicate-machine-id, key-not-installed,
                            swap-on, port-in-use, cgroup-v1, cgroup-driver-mismatch, expired-token,
-                           api-unreachable, disk-full, pacman-locked, runtime-fails;
+                           api-unreachable, disk-full, pacman-locked, runtime-fails, leased-elsewhere;
                            cards:card-pulled-out, cards:checksum-mismatch; downloads:download-cut-off,
                            downloads:package-checksum-mismatch; NODE:none clears
                            (faults are saved with the lab's progress until cleared); cards:none, DEV:none

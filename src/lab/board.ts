@@ -21,6 +21,7 @@ export const LAB_FAULTS = {
   'disk-full': 'the board has only 300 MiB free: too little for the Kubernetes packages',
   'pacman-locked': 'another pacman is running on the board and holds its database lock',
   'runtime-fails': 'the container runtime does not start (a broken configuration)',
+  'leased-elsewhere': 'another computer\'s run is working on the board: it holds (and renews) the board\'s lease until --force-unlock NODE overrides it',
 } as const;
 export type LabFault = keyof typeof LAB_FAULTS;
 

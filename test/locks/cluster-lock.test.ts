@@ -190,6 +190,25 @@ describe('one run at a time per cluster (built bin, practice lab)', () => {
     }
   }, 120_000);
 
+  it('lab fault leased-elsewhere: the board is refused naming the other computer; --force-unlock takes it and says whose lease it overrode', () => {
+    const state = dir('elsewhere');
+    const refused = boardkube(state, ['apply', '--lab', '--yes', '--stage', 'configure', '--lab-fault', 'n2-worker2:leased-elsewhere']);
+    expect(refused.code, refused.stdout).toBe(2);
+    expect(refused.stdout).toMatch(/another run is working on n2-worker2: cluster "homelab" from trainer-laptop \(boardkube apply -f homelab\.yaml .*PID 4242, .*its lease renewed 0 s ago; nothing was done on n2-worker2/);
+    expect(refused.stdout).toMatch(/pass --force-unlock n2-worker2/);
+    // The other boards were leased and then freed; the refused one still holds the other computer's lease.
+    const leases = labLeases(state);
+    expect(leases['n2-worker2']?.computer).toBe('trainer-laptop');
+    expect(Object.entries(leases).filter(([n, l]) => n !== 'n2-worker2' && l)).toEqual([]);
+    const forced = boardkube(state, ['apply', '--lab', '--yes', '--stage', 'configure', '--force-unlock', 'n2-worker2']);
+    expect(forced.code, forced.stdout).toBe(0);
+    expect(forced.stdout).toMatch(/^\[configure\] lease n2-worker2\| --force-unlock n2-worker2: overriding the lease of cluster "homelab" from trainer-laptop \(.*PID 4242, .*renewed \d+ s ago$/m);
+    // Only the named board's lease is overridden; the stage then finishes on every board and frees them all.
+    expect(forced.stdout).not.toMatch(/lease n2-(master|worker[134])\| --force-unlock/);
+    expect(forced.stdout).toMatch(/^== done$/m);
+    expect(Object.values(labLeases(state)).filter(Boolean)).toEqual([]);
+  }, 120_000);
+
   it('--force-unlock takes only the cluster nodes, and only on commands that change boards', () => {
     const state = dir('force');
     const unknown = boardkube(state, ['apply', '--lab', '--yes', '--stage', 'configure', '--force-unlock', 'n2-worker9']);

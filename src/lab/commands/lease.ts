@@ -24,12 +24,32 @@ function uptime(b: LabBoardData): number {
 
 const clocks = (b: LabBoardData) => `boot=${bootId(b)}\nuptime=${uptime(b)}\n`;
 
+const FOREIGN_RUN = 'lab-another-computer';
+
+/**
+ * The leased-elsewhere fault: another computer's run holds the board, renewing its lease on every look, until a
+ * run takes it over (--force-unlock), which ends the fault.
+ */
+function foreignLease(b: LabBoardData, path: string): void {
+  if (!b.faults.includes('leased-elsewhere')) return;
+  const current = b.files[path];
+  if (current !== undefined && !current.includes(`\nrun=${FOREIGN_RUN}\n`)) {
+    b.faults = b.faults.filter((f) => f !== 'leased-elsewhere');
+    return;
+  }
+  const started = new Date(Date.now() - 5 * 60_000).toISOString();
+  const lease = [`node=${b.node}`, 'cluster=homelab', 'computer=trainer-laptop', 'progress=/home/trainer/.config/boardkube/homelab.json', `run=${FOREIGN_RUN}`, 'command=boardkube apply -f homelab.yaml (practice lab: the leased-elsewhere fault)', 'pid=4242', `started=${started}`, 'ttl=90'];
+  b.files[path] = `${lease.join('\n')}\n${clocks(b)}renewed=${boardClock(b)}\n`;
+}
+
 registerLabCommands([
   {
     name: 'board lease: read',
     match: /^# boardkube board lease: read\n/,
     run: (b, _m, script) => {
-      const file = b.files[vars(script).f ?? ''] ?? '';
+      const path = vars(script).f ?? '';
+      foreignLease(b, path);
+      const file = b.files[path] ?? '';
       return { stdout: `now=${boardClock(b)}\n${clocks(b)}hash=${sha256(file)}\n--\n${file}`, ms: 60 };
     },
   },
@@ -45,6 +65,8 @@ registerLabCommands([
         return { stdout: 'removed\n', ms: 60 };
       }
       b.files[path] = `${v.content ?? ''}\n${clocks(b)}renewed=${boardClock(b)}\n`;
+      // Taken over from the other computer (--force-unlock): that run has lost the board.
+      foreignLease(b, path);
       return { stdout: `written ${sha256(b.files[path])}\n`, ms: 60 };
     },
   },
