@@ -138,7 +138,58 @@ export async function makepkg(dir: string, carch = 'aarch64'): Promise<{ code: n
     const r = await run('runuser', ['-u', BUILD_USER, '--', 'sh', '-c', `cd "$1" && CARCH=${carch} PKGEXT=.pkg.tar.zst makepkg --nodeps --force --noconfirm --noprogressbar 2>&1`, 'sh', dir], { maxBuffer: 64 * 1024 * 1024 });
     return { code: 0, output: r.stdout };
   } catch (e) {
-    const err = e as { code?: number; stdout?: string };
-    return { code: typeof err.code === 'number' ? err.code : 1, output: err.stdout ?? String(e) };
+    const err = e as { code?: number; stdout?: string; stderr?: string };
+    return { code: typeof err.code === 'number' ? err.code : 1, output: `${err.stdout ?? ''}${err.stderr ?? ''}` || String(e) };
   }
+}
+
+export interface ArtifactServer {
+  /** http://127.0.0.1:PORT */
+  base: string;
+  /** Every request seen: path and its Range header (undefined: none). */
+  requests: Array<{ path: string; range?: string }>;
+  close(): Promise<void>;
+}
+
+/**
+ * A local HTTP server standing in for dl.k8s.io and the release hosts: serves files by path with HTTP Range (206),
+ * and cuts off the first response of the paths in `cutOnce` half-way, as a dropped connection does.
+ */
+export async function artifactServer(files: Record<string, string>, o: { cutOnce?: string[] } = {}): Promise<ArtifactServer> {
+  const http = await import('node:http');
+  const requests: ArtifactServer['requests'] = [];
+  const cut = new Set(o.cutOnce ?? []);
+  const server = http.createServer((req, res) => {
+    const p = decodeURIComponent(new URL(req.url ?? '/', 'http://x').pathname);
+    requests.push({ path: p, range: req.headers.range });
+    const file = files[p];
+    if (!file) {
+      res.writeHead(404).end('not found');
+      return;
+    }
+    const size = fs.statSync(file).size;
+    const m = /^bytes=(\d+)-$/.exec(req.headers.range ?? '');
+    const start = m ? Number(m[1]) : 0;
+    if (start >= size && m) {
+      res.writeHead(416, { 'content-range': `bytes */${size}` }).end();
+      return;
+    }
+    res.writeHead(m ? 206 : 200, { 'content-length': String(size - start), 'accept-ranges': 'bytes', ...(m ? { 'content-range': `bytes ${start}-${size - 1}/${size}` } : {}) });
+    const stream = fs.createReadStream(file, { start });
+    if (cut.delete(p)) {
+      // Half the bytes, then the connection drops.
+      let sent = 0;
+      stream.on('data', (chunk) => {
+        sent += chunk.length;
+        if (sent > (size - start) / 2) {
+          stream.destroy();
+          res.socket?.destroy();
+        }
+      });
+    }
+    stream.pipe(res);
+  });
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  const port = (server.address() as import('node:net').AddressInfo).port;
+  return { base: `http://127.0.0.1:${port}`, requests, close: () => new Promise((r) => server.close(() => r())) };
 }

@@ -3,8 +3,9 @@
 // runuser, and the build folder is handed to that user first).
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { chown, copyFile, mkdir, readdir, readFile, rename, rm, statfs, writeFile } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { chmod, chown, copyFile, mkdir, mkdtemp, readdir, readFile, rename, rm, statfs, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { download, fetchText } from '../disks/download.ts';
 import type { FetchResult, OpOptions } from '../../ports/disks.ts';
@@ -76,12 +77,22 @@ export class LocalWorkbench implements Workbench {
     // --nodeps: the dependencies are the boards' (aarch64) packages, not this computer's; --force: rebuild over a
     // package an interrupted run left. CARCH picks the architecture, PKGEXT the compression Arch uses.
     const script = `cd "$1" && CARCH="$2" PKGEXT=.pkg.tar.zst makepkg --nodeps --force --noconfirm --noprogressbar`;
-    const argv = ['-c', script, 'makepkg', dir, opts.carch];
     const io = { signal: opts.signal, onStdout: opts.onLine, onStderr: opts.onLine };
-    if (!this.local.isRoot()) return this.local.run('sh', argv, io);
+    if (!this.local.isRoot()) return this.local.run('sh', ['-c', script, 'makepkg', dir, opts.carch], io);
+    // As root: makepkg runs as an ordinary user, who may not reach root's state folder (/root is 0700): the
+    // build happens in a folder of its own under the temp dir, and the package is copied back.
     const user = opts.user ?? 'nobody';
-    await handOver(dir, user, this.local);
-    return this.local.run('runuser', ['-u', user, '--', 'sh', ...argv], io);
+    const scratch = await mkdtemp(join(tmpdir(), 'boardkube-makepkg-'));
+    try {
+      await chmod(scratch, 0o755);
+      for (const f of await readdir(dir, { withFileTypes: true })) if (f.isFile()) await copyFile(join(dir, f.name), join(scratch, f.name));
+      await handOver(scratch, user, this.local);
+      const r = await this.local.run('runuser', ['-u', user, '--', 'sh', '-c', script, 'makepkg', scratch, opts.carch], io);
+      for (const f of await readdir(scratch)) if (f.endsWith('.pkg.tar.zst')) await copyFile(join(scratch, f), join(dir, f));
+      return r;
+    } finally {
+      await rm(scratch, { recursive: true, force: true });
+    }
   }
 }
 
