@@ -299,6 +299,45 @@ describe('boardkube CLI', () => {
   });
 });
 
+describe('rehearsing in the practice lab again and again', () => {
+  it('reset --lab --stage puts the lab\'s boards back, so a fault can be rehearsed again; faults show in status and clear', () => {
+    const stateDir = join(dir, 'state-rehearse');
+    const base = ['-f', file, '--lab', '--state-dir', stateDir];
+    expect(boardkube(['apply', ...base, '--stage', 'configure', '--yes']).code).toBe(0);
+    const reset = boardkube(['reset', ...base, '--stage', 'configure']);
+    expect(reset.code, reset.stderr).toBe(0);
+    expect(reset.stdout).toContain("configure: the practice lab's boards are back to how they were before configure first ran");
+    // The boards run the old kernel again: the reboot happens again, and with it the fault.
+    const fault = boardkube(['apply', ...base, '--stage', 'configure', '--yes', '--lab-fault', 'n2-worker2:no-return-after-reboot']);
+    expect(fault.code, fault.stdout).toBe(1);
+    expect(fault.stdout).toMatch(/configure\/kernel on n2-worker2: .*did not come back/);
+    const status = boardkube(['status', '-f', file, '--state-dir', stateDir]);
+    expect(status.stdout).toContain('lab faults on: n2-worker2:no-return-after-reboot');
+    expect(JSON.parse(boardkube(['status', '-f', file, '--json', '--state-dir', stateDir]).stdout).labFaults).toEqual(['n2-worker2:no-return-after-reboot']);
+    const cleared = boardkube(['apply', ...base, '--stage', 'configure', '--yes', '--lab-fault', 'n2-worker2:none']);
+    expect(cleared.code, cleared.stdout).toBe(0);
+    expect(boardkube(['status', '-f', file, '--state-dir', stateDir]).stdout).not.toContain('lab faults on');
+  });
+
+  it('a flashed card is put back with --lab-card insert:DEV, and cards:none clears a card fault', () => {
+    const stateDir = join(dir, 'state-cards');
+    const flash = (node: string, device: string, ...more: string[]) => boardkube(['apply', '-f', file, '--lab', '--stage', 'flash', '--node', node, '--device', device, '--yes', '--state-dir', stateDir, ...more]);
+    expect(flash('n2-master', '/dev/sda').code).toBe(0);
+    // The card was ejected after flashing: the reader is empty.
+    const empty = flash('n2-worker1', '/dev/sda');
+    expect(empty.code).not.toBe(0);
+    expect(empty.stdout + empty.stderr).toMatch(/\/dev\/sda/);
+    const again = flash('n2-worker1', '/dev/sda', '--lab-card', 'insert:/dev/sda');
+    expect(again.code, again.stdout + again.stderr).toBe(0);
+    const pulled = flash('n2-worker2', '/dev/sdb', '--lab-fault', 'cards:card-pulled-out');
+    expect(pulled.code).toBe(1);
+    expect(pulled.stdout).toMatch(/disappeared during/);
+    const fixed = flash('n2-worker2', '/dev/sdb', '--lab-fault', 'cards:none', '--lab-card', 'insert:/dev/sdb');
+    expect(fixed.code, fixed.stdout + fixed.stderr).toBe(0);
+    expect(boardkube(['apply', '-f', file, '--lab', '--stage', 'flash', '--node', 'n2-worker3', '--device', '/dev/sdd', '--yes', '--state-dir', stateDir, '--lab-card', 'insert:/dev/sdx']).stderr).toMatch(/--lab-card insert:\/dev\/sdx: "\/dev\/sdx" is not a card reader of the practice lab/);
+  });
+});
+
 describe('the option table', () => {
   it('every option is taken by some command and explained in --help (a new option not added to a command is refused everywhere)', () => {
     const taken = new Set(Object.values(COMMAND_OPTIONS).flat());

@@ -88,6 +88,8 @@ export function openSession(o: SessionOptions): Session {
     assumeDone: o.kubeconfig || o.lab ? ['control-plane'] : [],
     leases: leaseSettings(StateStore.fileFor(o.stateDir, o.cluster.name), o.forceUnlock),
   });
+  // The practice lab keeps its world as it was before each stage first ran: reset --lab --stage brings it back.
+  if (ports.lab) engine.on((e) => e.type === 'stage-start' && ports.lab!.checkpoint(e.stage));
   return {
     cluster: o.cluster,
     statePath: StateStore.fileFor(o.stateDir, o.cluster.name),

@@ -7,5 +7,10 @@ if (major < 22) {
 // V8's on-disk code cache: the second start skips compiling the wizard's chunks (Node >= 22.1).
 const { enableCompileCache } = await import('node:module');
 enableCompileCache?.();
+// `boardkube status | head`: a reader that stops early is not an error.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw e;
+});
 const { main } = await import('./main.ts');
 process.exitCode = await main(process.argv.slice(2));

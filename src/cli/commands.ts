@@ -327,6 +327,23 @@ async function resetBoards(p: Parsed, s: Session, held: ClusterLock): Promise<nu
   }
 }
 
+/**
+ * reset --lab --stage S: the lab's world goes back to how it was before S first ran, so a trainer can rehearse S
+ * (and its faults) again. Returns the stages undone on the lab's boards: S and those that first ran after it.
+ */
+function restoreLabBoards(p: Parsed, stateDir: string): StageId[] {
+  const { cluster } = clusterFor(p, stateDir, 'run');
+  if (!existsSync(StateStore.fileFor(stateDir, cluster.name))) return [];
+  for (const id of p.stages) if (!(STAGE_IDS as readonly string[]).includes(id)) throw new InputError('--stage', `unknown stage "${id}"`, `use one of: ${STAGE_IDS.join(', ')}`);
+  const store = StateStore.open(stateDir, cluster.name, { mode: 'lab' });
+  const undone: StageId[] = [];
+  for (const id of STAGE_IDS.filter((x) => p.stages.includes(x))) {
+    const later = store.restoreLab(id);
+    if (later) undone.push(id, ...later);
+  }
+  return [...new Set(undone)];
+}
+
 export async function cmdReset(p: Parsed, stateDir: string): Promise<number> {
   if (!p.boards) {
     for (const [given, flag] of [[p.nodes.length > 0, '--node'], [p.yes, '--yes'], [p.json, '--json']] as const) {
@@ -335,20 +352,29 @@ export async function cmdReset(p: Parsed, stateDir: string): Promise<number> {
   }
   defaultClusterFile(p, stateDir);
   const held = await lock(p, stateDir, new AbortController().signal);
+  let undone: StageId[] = [];
+  try {
+    undone = p.lab && !p.boards ? restoreLabBoards(p, stateDir) : [];
+  } catch (e) {
+    held.release();
+    throw e;
+  }
   const s = open(p, stateDir, 'run');
   try {
     if (p.boards) return await resetBoards(p, s, held);
+    for (const id of undone) out(`${id}: the practice lab's boards are back to how they were before ${id} first ran`);
     for (const node of p.forgetHostKeys) {
       if (!s.cluster.nodes.some((n) => n.name === node)) throw new InputError('--forget-host-key', `no node "${node}" in the cluster file`, `use one of: ${s.cluster.nodes.map((n) => n.name).join(', ')}`);
       out(s.store.forgetHostKey(node) ? `${node}: pinned host key forgotten; the next connection pins the key it sees` : `${node}: no host key was pinned`);
     }
-    const stages = p.stages.length ? p.stages : p.forgetHostKeys.length ? [] : s.engine.stages.map((st) => st.id);
+    // Stages whose work on the lab's boards was undone with them are forgotten too.
+    const stages = [...new Set([...(p.stages.length ? p.stages : p.forgetHostKeys.length ? [] : s.engine.stages.map((st) => st.id)), ...undone])];
     for (const id of stages) {
       s.engine.stage(id as StageId);
       const n = s.store.clearStage(id as StageId);
       if (n) out(`${id}: forgot ${n} step records`);
     }
-    out('saved progress updated; nothing on the boards was changed');
+    out(undone.length ? 'saved progress updated; the practice lab was put back as it was' : 'saved progress updated; nothing on the boards was changed');
     return EXIT.ok;
   } finally {
     await s.close();

@@ -1,7 +1,7 @@
 // Saved progress: one file per cluster under the state directory, through conf (atomic writes, mode 0600).
 // It never holds a secret: join tokens are re-created, passwords are asked again.
 import Conf from 'conf';
-import { copyFileSync, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Json, StageId, StepRecord } from './types.ts';
 
@@ -23,7 +23,7 @@ export interface StateData {
   updatedAt: string;
   hostKeys: Record<string, PinnedKey>;
   steps: Record<string, StepRecord>;
-  /** The practice lab's simulated boards and cluster, so resume works in the lab too. */
+  /** The practice lab's world as boardkube 0.1 kept it; now in its own file (labDir), moved there on the first write. */
   lab?: Json;
   /**
    * What each stage last ran with on each board ("-" for cluster-wide steps): its parsed options (no secret is
@@ -105,6 +105,7 @@ interface Backing {
   readonly store: StateData;
   get<K extends keyof StateData>(key: K): StateData[K];
   set(values: Partial<StateData>): void;
+  delete(key: keyof StateData): void;
 }
 
 /**
@@ -128,15 +129,44 @@ class ReadOnlyState implements Backing {
   set(values: Partial<StateData>): void {
     Object.assign(this.#overlay, values);
   }
+
+  delete(key: keyof StateData): void {
+    Object.assign(this.#overlay, { [key]: undefined });
+  }
+}
+
+/** A file written whole and atomically (tmp + rename), mode 0600. */
+function writePrivate(path: string, text: string): void {
+  const tmp = `${path}.tmp-${process.pid}`;
+  writeFileSync(tmp, text, { mode: 0o600 });
+  renameSync(tmp, path);
 }
 
 export class StateStore {
   readonly #conf: Backing;
   readonly path: string;
+  readonly #readOnly: boolean;
+  /** The lab world as last read or written, so an unchanged world is not written again. */
+  #labText: string | undefined;
+  /** What a read-only look would have written (never on disk). */
+  #labOverlay: Json | undefined;
 
-  private constructor(conf: Backing, path: string) {
+  private constructor(conf: Backing, path: string, readOnly = false) {
     this.#conf = conf;
     this.path = path;
+    this.#readOnly = readOnly;
+  }
+
+  /**
+   * The practice lab's own folder beside the progress: world.json (the simulated boards, cards and cluster,
+   * written only when it changed) and before-STAGE.json (the world as it was before a stage first ran).
+   */
+  static labDir(stateDir: string, cluster: string): string {
+    return join(stateDir, `${cluster}.lab`);
+  }
+
+  get #labDir(): string {
+    return this.path.replace(/\.json$/, '.lab');
   }
 
   static fileFor(stateDir: string, cluster: string): string {
@@ -154,7 +184,7 @@ export class StateStore {
       } catch (e) {
         throw new CorruptStateError(path, e instanceof CorruptStateError ? e.reason : (e as Error).message);
       }
-      return new StateStore(look, path);
+      return new StateStore(look, path, true);
     }
     let conf: Conf<StateData>;
     try {
@@ -299,7 +329,60 @@ export class StateStore {
   }
 
   lab(): Json | undefined {
+    if (this.#labOverlay !== undefined) return this.#labOverlay;
+    const file = join(this.#labDir, 'world.json');
+    if (existsSync(file)) {
+      this.#labText = readFileSync(file, 'utf8');
+      return JSON.parse(this.#labText) as Json;
+    }
     return this.#conf.get('lab');
+  }
+
+  /** Saves the lab's world in its own file, only when it changed: the progress file stays small. */
+  setLab(lab: Json): void {
+    if (this.#readOnly) {
+      this.#labOverlay = lab;
+      return;
+    }
+    const text = JSON.stringify(lab);
+    if (text === this.#labText) return;
+    mkdirSync(this.#labDir, { recursive: true, mode: 0o700 });
+    writePrivate(join(this.#labDir, 'world.json'), text);
+    this.#labText = text;
+    // Progress from boardkube 0.1 kept the world inline: it lives in its own file now.
+    if (this.#conf.get('lab') !== undefined) this.#conf.delete('lab');
+  }
+
+  /** Keeps the lab's world as it is before a stage first runs (kept until that stage is reset). */
+  checkpointLab(stage: StageId, lab: Json): void {
+    const file = join(this.#labDir, `before-${stage}.json`);
+    if (this.#readOnly || existsSync(file)) return;
+    mkdirSync(this.#labDir, { recursive: true, mode: 0o700 });
+    writePrivate(file, JSON.stringify({ takenAt: Date.now(), lab }));
+  }
+
+  /**
+   * Puts the lab's world back to how it was before `stage` first ran. Stages whose first run came later are undone
+   * on the lab's boards too: they are returned, so their records can be forgotten as well. Undefined: no checkpoint.
+   */
+  restoreLab(stage: StageId): StageId[] | undefined {
+    const dir = this.#labDir;
+    const read = (f: string) => JSON.parse(readFileSync(join(dir, f), 'utf8')) as { takenAt: number; lab: Json };
+    if (!existsSync(join(dir, `before-${stage}.json`))) return undefined;
+    const own = read(`before-${stage}.json`);
+    const later: StageId[] = [];
+    for (const f of readdirSync(dir)) {
+      const m = /^before-(.+)\.json$/.exec(f);
+      if (!m || m[1] === stage) continue;
+      if (read(f).takenAt >= own.takenAt) {
+        later.push(m[1] as StageId);
+        rmSync(join(dir, f), { force: true });
+      }
+    }
+    writePrivate(join(dir, 'world.json'), JSON.stringify(own.lab));
+    this.#labText = undefined;
+    rmSync(join(dir, `before-${stage}.json`), { force: true });
+    return later;
   }
 
   /** What a stage last ran with on a board (null: its cluster-wide steps). */
@@ -319,10 +402,6 @@ export class StateStore {
     }
     ran[stage] = forStage;
     this.#conf.set({ ran, updatedAt: new Date().toISOString() });
-  }
-
-  setLab(lab: Json): void {
-    this.#conf.set({ lab, updatedAt: new Date().toISOString() });
   }
 
   touch(): void {

@@ -1,6 +1,6 @@
 // The trainer's controls of the practice lab, as the CLI (--lab-fault, --lab-card) and the wizard give them:
 // checked by name first (an unknown board, device or fault is bad input, exit 2), then applied.
-import { InputError } from '../engine/types.ts';
+import { InputError, type StageId } from '../engine/types.ts';
 import { closest } from '../util/names.ts';
 import { LAB_FAULTS, type LabFault } from './board.ts';
 import { LAB_CARD_FAULTS, type LabCards, type LabCardFault } from './cards.ts';
@@ -92,6 +92,8 @@ export interface LabControls {
   removedCards(): string[];
   /** Puts a card back into its reader, so it can be flashed again. */
   insertCard(device: string): void;
+  /** Keeps the lab as it is before a stage first runs (the session calls it as each stage starts). */
+  checkpoint(stage: StageId): void;
 }
 
 export function labControls(world: LabWorld, cards: LabCards, nodes: readonly string[]): LabControls {
@@ -103,5 +105,6 @@ export function labControls(world: LabWorld, cards: LabCards, nodes: readonly st
     insertCard: (device) => {
       for (const d of parseLabCards([`insert:${device}`], names())) cards.insert(d);
     },
+    checkpoint: (stage) => world.checkpoint(stage),
   };
 }

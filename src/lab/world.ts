@@ -3,7 +3,7 @@
 import type { BoardProfile } from '../boards/types.ts';
 import type { ClusterSpec } from '../cluster/spec.ts';
 import type { StateStore } from '../engine/state.ts';
-import type { Json } from '../engine/types.ts';
+import type { Json, StageId } from '../engine/types.ts';
 import { isFaultName, LAB_FAULTS, newLabBoard, type LabBoardData, type LabFault } from './board.ts';
 import type { LabWorldHandle } from './host.ts';
 
@@ -70,10 +70,22 @@ export class LabWorld implements LabWorldHandle {
     });
   }
 
-  persist(): void {
+  /** The whole world as saved: boards and every part (cards, cluster). */
+  snapshot(): Json {
     for (const h of this.#persistHooks) h();
     const snap: LabSnapshot = { boards: Object.fromEntries(this.#boards), parts: this.#parts };
-    this.store?.setLab(snap as unknown as Json);
+    return snap as unknown as Json;
+  }
+
+  /** Saves the world (the store writes it only when it changed). */
+  persist(): void {
+    const snap = this.snapshot();
+    this.store?.setLab(snap);
+  }
+
+  /** Keeps the world as it is now, before `stage` first runs, so `reset --lab --stage` can bring it back. */
+  checkpoint(stage: StageId): void {
+    this.store?.checkpointLab(stage, this.snapshot());
   }
 }
 

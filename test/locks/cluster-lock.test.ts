@@ -63,10 +63,10 @@ function childrenOf(pid: number): number[] {
   return r.stdout.split('\n').filter(Boolean).map(Number);
 }
 
-/** The lease file of each practice-lab board, as saved with the lab in the progress. */
+/** The lease file of each practice-lab board, as saved in the lab's own file beside the progress. */
 function labLeases(stateDir: string): Record<string, ReturnType<typeof parseLease>> {
-  const data = JSON.parse(readFileSync(join(stateDir, 'homelab.json'), 'utf8')) as { lab: { boards: Record<string, { files: Record<string, string> }> } };
-  return Object.fromEntries(Object.entries(data.lab.boards).map(([node, b]) => [node, b.files[LEASE_FILE] === undefined ? undefined : parseLease(b.files[LEASE_FILE])]));
+  const lab = JSON.parse(readFileSync(join(stateDir, 'homelab.lab', 'world.json'), 'utf8')) as { boards: Record<string, { files: Record<string, string> }> };
+  return Object.fromEntries(Object.entries(lab.boards).map(([node, b]) => [node, b.files[LEASE_FILE] === undefined ? undefined : parseLease(b.files[LEASE_FILE])]));
 }
 
 function dir(name: string): string {
