@@ -31,7 +31,8 @@ export function welcomeItems(s: WizardSnapshot): WelcomeItem[] {
 export function progressText(e: SavedCluster): string {
   if (e.error) return 'saved progress cannot be read';
   const parts = [e.mode === 'lab' ? 'practice lab' : 'real boards', `${e.done} step${e.done === 1 ? '' : 's'} done`];
-  if (e.running) parts.push(`${e.running} cut off`);
+  if (e.busy) parts.push(`being worked on now by ${e.busy}`);
+  else if (e.running) parts.push(`${e.running} cut off`);
   if (e.failed) parts.push(`${e.failed} failed`);
   const when = ago(e.updatedAt);
   if (when) parts.push(when);

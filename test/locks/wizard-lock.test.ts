@@ -34,7 +34,10 @@ describe('the wizard and a headless run on one cluster (tmux, built bin)', () =>
     // The wizard on the same cluster: open, go to configure, try to run it.
     const t = per.tmux();
     t.start([...cmd, '-f', file, '--lab'], { BOARDKUBE_STATE_DIR: state, BOARDKUBE_LAB_SPEED: '0.15', NO_COLOR: '1' }, { columns: 110, rows: 34 }, dir);
-    await t.waitFor(/(Resume|Open) homelab/, 20_000);
+    const welcome = await t.waitFor(/(Resume|Open) homelab/, 20_000);
+    // The saved cluster says it is being worked on (not "cut off").
+    expect(welcome).toMatch(/being worked on now by boardkube apply/);
+    expect(welcome).not.toMatch(/cut off/);
     t.send('Enter');
     await t.waitFor('Enter runs this stage', 20_000);
     await t.pressUntil('2', (s) => s.includes('configure: Configure the boards'));

@@ -83,7 +83,7 @@ export class WizardController {
       stateDir: this.opts.stateDir,
       cluster: () => this.#session?.cluster.name,
       reopen: (readOnly) => this.#reopen(readOnly),
-      refresh: () => this.#set({ stages: this.#stageViews(), ...(this.running ? {} : { steps: this.#stepViews(this.#snap.currentStage) }) }),
+      refresh: (live) => this.#set({ stages: this.#stageViews(), ...(this.running ? {} : { steps: this.#stepViews(this.#snap.currentStage, live) }) }),
     });
   }
 
@@ -393,8 +393,8 @@ export class WizardController {
     return stageViews(this.#stages, this.#session);
   }
 
-  #stepViews(id: StageId): StepView[] {
-    return stepViews(this.#stage(id), this.#session, (stage) => this.#answers.parsed(stage));
+  #stepViews(id: StageId, live = false): StepView[] {
+    return stepViews(this.#stage(id), this.#session, (stage) => this.#answers.parsed(stage), live);
   }
 
   // --- stage options ------------------------------------------------------------------------------------

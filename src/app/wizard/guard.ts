@@ -13,8 +13,8 @@ export interface ClusterGuardOptions {
   cluster: () => string | undefined;
   /** Reopens the session: for writing while a run holds the lock, read-only otherwise. */
   reopen: (readOnly: boolean) => Promise<void>;
-  /** Redraws the stages and steps from the saved progress (read afresh). */
-  refresh: () => void;
+  /** Redraws the stages and steps from the saved progress (read afresh); live: the other run still goes on. */
+  refresh: (live: boolean) => void;
   /** How often a watch looks at the progress. */
   everyMs?: number;
 }
@@ -73,8 +73,9 @@ export class ClusterGuard {
     this.stopWatching();
     this.#o.store.set({ dialog: undefined, screen: 'stage', notice: `Watching (read-only) ${d.who}: the steps follow its saved progress until it ends.` });
     this.#watch = setInterval(() => {
-      this.#o.refresh();
-      if (lockHolder(this.#o.stateDir, d.cluster)) return;
+      const live = lockHolder(this.#o.stateDir, d.cluster) !== undefined;
+      this.#o.refresh(live);
+      if (live) return;
       this.stopWatching();
       void this.#o.reopen(true).then(() => this.#o.store.set({ notice: `That run has ended (${d.who}); what it saved is shown.` }));
     }, this.#o.everyMs ?? 500);

@@ -18,12 +18,16 @@ export class SavedClusters {
 
   /** Reads the list again from the state directory. */
   async refresh(): Promise<void> {
-    const { StateStore } = await import('../../engine/state.ts');
+    const [{ StateStore }, { describeHolder, lockHolder }] = await Promise.all([import('../../engine/state.ts'), import('../../engine/lock.ts')]);
     let saved: SavedCluster[];
     try {
       saved = StateStore.list(this.#stateDir).map((s) =>
         'error' in s ? { cluster: s.cluster, path: s.path, error: s.error, done: 0, failed: 0, running: 0 } : { ...(s as StateSummary) },
       );
+      for (const s of saved) {
+        const h = lockHolder(this.#stateDir, s.cluster);
+        if (h) s.busy = describeHolder(h);
+      }
     } catch (e) {
       saved = [];
       this.#store.set({ error: { message: `cannot read the state directory ${this.#stateDir}: ${(e as Error).message}` } });

@@ -18,6 +18,8 @@ export interface SavedCluster {
   done: number;
   failed: number;
   running: number;
+  /** Another run holds the cluster now: who (its steps recorded as running are running, not cut off). */
+  busy?: string;
   /** Set when the file cannot be read. */
   error?: string;
 }

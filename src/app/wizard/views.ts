@@ -60,7 +60,7 @@ export function firstOpenStage(views: StageView[]): StageId {
  * The steps of a stage with each node's status as the saved progress has it. `answers` gives the stage's
  * parsed answers (undefined when they do not parse), which decide the nodes of some steps.
  */
-export function stepViews(stage: Stage | undefined, session: Session | undefined, answers: (stage: Stage) => Record<string, unknown> | undefined): StepView[] {
+export function stepViews(stage: Stage | undefined, session: Session | undefined, answers: (stage: Stage) => Record<string, unknown> | undefined, live = false): StepView[] {
   const store = session?.store;
   if (!stage || !store) return [];
   const records = store.steps();
@@ -75,7 +75,7 @@ export function stepViews(stage: Stage | undefined, session: Session | undefined
     id: step.id,
     title: step.title,
     explain: step.explain,
-    cells: nodesOf(step).map((node) => cellFromRecord(node?.name ?? null, records[`${stage.id}/${step.id}@${node?.name ?? '-'}`])),
+    cells: nodesOf(step).map((node) => cellFromRecord(node?.name ?? null, records[`${stage.id}/${step.id}@${node?.name ?? '-'}`], live)),
   }));
 }
 
@@ -84,7 +84,8 @@ export function pinnedHostKeys(session: Session | undefined): Record<string, Pin
   return { ...(session?.store.data.hostKeys ?? {}) };
 }
 
-function cellFromRecord(node: string | null, r: StepRecord | undefined): StepCell {
+/** `live`: another run is working on the cluster now, so a step recorded as running is running, not cut off. */
+function cellFromRecord(node: string | null, r: StepRecord | undefined, live = false): StepCell {
   if (!r) return { node, status: 'pending' };
   const base = { node, runs: r.runs, outputs: r.outputs as Record<string, unknown> | undefined };
   switch (r.status) {
@@ -93,6 +94,7 @@ function cellFromRecord(node: string | null, r: StepRecord | undefined): StepCel
     case 'skipped':
       return { ...base, status: 'skipped', skipReason: r.skipReason };
     case 'running':
+      if (live) return { ...base, status: 'running' };
       return { ...base, status: 'interrupted', error: 'cut off (the wizard stopped mid-step); it runs again on resume' };
     case 'failed': {
       const interrupted = /: interrupted$/.test(r.error ?? '');
