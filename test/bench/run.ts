@@ -6,6 +6,7 @@ const benches: Array<[string, () => Promise<Metric[]>]> = [
   ['resume', async () => (await import('./resume.ts')).benchResume()],
   ['flash', async () => (await import('./flash.ts')).benchFlash()],
   ['overview', async () => (await import('./overview.ts')).benchOverview()],
+  ['locks', async () => (await import('./locks.ts')).benchLocks()],
 ];
 
 let failed = false;
