@@ -7,6 +7,7 @@ const benches: Array<[string, () => Promise<Metric[]>]> = [
   ['flash', async () => (await import('./flash.ts')).benchFlash()],
   ['overview', async () => (await import('./overview.ts')).benchOverview()],
   ['locks', async () => (await import('./locks.ts')).benchLocks()],
+  ['packages', async () => (await import('./packages.ts')).benchPackages()],
 ];
 
 let failed = false;

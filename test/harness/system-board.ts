@@ -45,7 +45,7 @@ export interface SystemBoard extends Board {
 const STANDINS = path.join(import.meta.dirname, 'standins');
 
 /** Mount points the board hides (its board lease too: boards never share one); the ones missing here are created (empty) once. */
-const PRIVATE_DIRS = { '/var/lib/boardkube': 'boardkube-lease', '/var/lib/pacman': 'pacman-db', '/var/cache/pacman': 'pacman-cache', '/var/log': 'log', '/usr/share/keyrings': 'keyrings', '/usr/lib/modules': 'modules', '/usr/lib/sysctl.d': 'sysctl-vendor' } as const;
+const PRIVATE_DIRS = { '/var/lib/boardkube': 'boardkube-lease', '/var/cache/boardkube': 'boardkube-packages', '/var/lib/pacman': 'pacman-db', '/var/cache/pacman': 'pacman-cache', '/var/log': 'log', '/usr/share/keyrings': 'keyrings', '/usr/lib/modules': 'modules', '/usr/lib/sysctl.d': 'sysctl-vendor' } as const;
 
 const ARCH_HOSTS = '# Static table lookup for hostnames.\n# See hosts(5) for details.\n127.0.0.1  localhost\n::1        localhost\n';
 const ALARM_OS_RELEASE = 'NAME="Arch Linux ARM"\nPRETTY_NAME="Arch Linux ARM"\nID=archarm\nID_LIKE=arch\nBUILD_ID=rolling\nHOME_URL="https://archlinuxarm.org/"\n';
