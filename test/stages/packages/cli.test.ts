@@ -66,7 +66,7 @@ describe('boardkube plan --stage packages --json', () => {
   it('refuses bad input with exit 2 and the fix', () => {
     const bad = boardkube(['plan', '-f', file, '--stage', 'packages', '--set', 'source=ftp', '--state-dir', path.join(dir, 'b-state')]);
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toMatch(/source.*"ftp" is not a source.*upstream, arch or bundle=DIR/);
+    expect(bad.stderr).toMatch(/source.*"ftp" is not a source.*upstream, arch, bundle=DIR or installed/);
     const missing = boardkube(['plan', '-f', file, '--stage', 'packages', '--set', `source=bundle=${path.join(dir, 'nope')}`, '--state-dir', path.join(dir, 'b-state')]);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toMatch(/is not a folder/);
