@@ -6,7 +6,7 @@
 // message, `status` and the wizard; that note is only believed while its process lives.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { InputError } from './types.ts';
@@ -46,13 +46,31 @@ function alive(pid: number): boolean {
 }
 
 /**
- * Who holds the cluster's lock, from the note beside it; undefined when nobody runs. Reads only, never blocks:
- * for status, plan and the wizard.
+ * Whether the kernel lists an exclusive flock on the lock file (/proc/locks: "FLOCK ADVISORY WRITE PID MAJ:MIN:INODE"):
+ * a look that takes nothing, so it can never get in a run's way. Undefined where /proc/locks cannot be read.
+ */
+function lockedNow(path: string): boolean | undefined {
+  let text: string;
+  let ino: number;
+  try {
+    ino = statSync(path).ino;
+    text = readFileSync('/proc/locks', 'utf8');
+  } catch {
+    return undefined;
+  }
+  return text.split('\n').some((l) => /\bFLOCK\s+ADVISORY\s+WRITE\b/.test(l) && l.includes(`:${ino} `));
+}
+
+/**
+ * Who holds the cluster's lock, from the note beside it; undefined when nobody runs (a note left by a killed run,
+ * even one whose PID was reused since, is not believed: the kernel must show the lock held). Reads only, never
+ * blocks: for status, plan and the wizard.
  */
 export function lockHolder(stateDir: string, cluster: string): LockHolder | undefined {
   try {
     const h = JSON.parse(readFileSync(holderPath(stateDir, cluster), 'utf8')) as LockHolder;
-    return typeof h.pid === 'number' && alive(h.pid) ? h : undefined;
+    if (typeof h.pid !== 'number' || !alive(h.pid)) return undefined;
+    return lockedNow(lockPath(stateDir, cluster)) === false ? undefined : h;
   } catch {
     return undefined;
   }

@@ -2,7 +2,7 @@
 // a second apply is refused (exit 2) naming the first; a kill -9 leaves no lock behind; --wait runs after the
 // first without running any step twice; status and plan answer while a run goes on, and their output parses.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -242,6 +242,10 @@ describe('one run at a time per cluster (built bin, practice lab)', () => {
     a.release();
     const third = await b;
     expect(third.holder.command).toBe('third');
+    expect(lockHolder(state, 'c1')?.command).toBe('third');
     third.release();
+    // A note whose lock nobody holds (a killed run's, its PID now someone else's: here this live process) is not believed.
+    writeFileSync(join(state, 'c1.lock.holder'), JSON.stringify({ ...third.holder, pid: process.pid }));
+    await until(() => lockHolder(state, 'c1') === undefined, 'the released lock to be free (its flock child ends)', 2000, 10);
   });
 });
