@@ -21,6 +21,8 @@ export interface SessionOptions {
   lab: boolean;
   /** An existing cluster's kubeconfig: the add-on stages then work on it, and control-plane counts as done. */
   kubeconfig?: string;
+  /** Stages the user did by hand (--assume-done): their dependants may run; they are never shown as done. */
+  assumeDone?: StageId[];
   parallel?: number;
   options?: Partial<Record<StageId, Record<string, unknown>>>;
   /** Answers for the whole run (CLI --set, --node, ...), routed by the engine to the stages that declare them. */
@@ -85,7 +87,7 @@ export function openSession(o: SessionOptions): Session {
     stateDir: o.stateDir,
     // An existing cluster (--kubeconfig) or the practice lab's simulated one stands in for the control-plane
     // stage, so the add-on stages can run on it.
-    assumeDone: o.kubeconfig || o.lab ? ['control-plane'] : [],
+    assumeDone: [...(o.kubeconfig || o.lab ? (['control-plane'] as StageId[]) : []), ...(o.assumeDone ?? [])],
     leases: leaseSettings(StateStore.fileFor(o.stateDir, o.cluster.name), o.forceUnlock),
   });
   // The practice lab keeps its world as it was before each stage first ran: reset --lab --stage brings it back.

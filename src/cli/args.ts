@@ -34,6 +34,7 @@ export const OPTIONS = {
   wait: { type: 'boolean' },
   boards: { type: 'boolean' },
   'force-unlock': { type: 'string', multiple: true },
+  'assume-done': { type: 'string', multiple: true },
   help: { type: 'boolean', short: 'h' },
   version: { type: 'boolean', short: 'V' },
 } as const;
@@ -74,6 +75,8 @@ export interface Parsed {
   boards: boolean;
   /** apply: take these boards' leases even when another run holds them. */
   forceUnlock: string[];
+  /** apply: stages done by hand (boards prepared without boardkube): the stages after them may run. */
+  assumeDone: string[];
   help: boolean;
   version: boolean;
 }
@@ -85,7 +88,7 @@ export const COMMAND_OPTIONS: Record<Command, ReadonlyArray<keyof typeof OPTIONS
   wizard: ['file', 'lab', 'lab-fault', 'state-dir', 'parallel', ...COMMON],
   init: ['file', 'force', ...COMMON],
   plan: ['file', 'stage', 'skip', 'json', 'lab', 'state-dir', 'kubeconfig', ...STAGE_ANSWERS, ...COMMON],
-  apply: ['file', 'stage', 'skip', 'yes', 'lab', 'lab-fault', 'lab-card', 'state-dir', 'parallel', 'kubeconfig', ...STAGE_ANSWERS, 'sudo-password-file', 'password-file', 'wait', 'force-unlock', ...COMMON],
+  apply: ['file', 'stage', 'skip', 'yes', 'lab', 'lab-fault', 'lab-card', 'state-dir', 'parallel', 'kubeconfig', ...STAGE_ANSWERS, 'sudo-password-file', 'password-file', 'wait', 'force-unlock', 'assume-done', ...COMMON],
   status: ['file', 'json', 'verify', 'all', 'lab', 'state-dir', 'parallel', 'kubeconfig', 'sudo-password-file', 'password-file', ...COMMON],
   reset: ['file', 'stage', 'lab', 'lab-fault', 'state-dir', 'forget-host-key', 'wait', 'boards', 'node', 'yes', 'json', 'parallel', 'sudo-password-file', 'password-file', 'force-unlock', ...COMMON],
   runbook: ['file', 'stage', 'skip', 'lab', 'state-dir', 'kubeconfig', 'out', 'force', ...STAGE_ANSWERS, 'sudo-password-file', 'password-file', ...COMMON],
@@ -207,6 +210,7 @@ export function parseCommandLine(argv: string[]): Parsed {
     wait: v.wait ?? false,
     boards: v.boards ?? false,
     forceUnlock: v['force-unlock'] ?? [],
+    assumeDone: v['assume-done'] ?? [],
     help: v.help ?? false,
     version: v.version ?? false,
   };
@@ -253,6 +257,8 @@ Options:
                            downloads:package-checksum-mismatch; NODE:none clears
                            (faults are saved with the lab's progress until cleared); cards:none, DEV:none
   --lab-card insert:DEV    put an ejected (or pulled-out) lab card back into its reader, to flash it again
+  --assume-done STAGE      apply: a stage you did by hand (e.g. configure on boards you prepared yourself)
+                           counts as done for the stages after it (repeatable); it is never shown as done
   --kubeconfig PATH        an existing cluster for the add-on stages (ttl ... readonly)
   --node NAME              flash: the node whose card is in the reader; reset --boards: only this board
                            (repeatable)

@@ -73,6 +73,14 @@ function readSecretFile(option: string, path: string): string {
 /** Where each --password-file WHO goes among the secrets the flows read. */
 const SECRET_OF: Record<string, string> = { sudo: 'sudo-password', alarm: DEFAULT_USER_PASSWORD_SECRET, root: ROOT_PASSWORD_SECRET };
 
+/** --assume-done names: stages of the journey, refused otherwise. */
+function assumedStages(p: Parsed): StageId[] {
+  for (const name of p.assumeDone) {
+    if (!(STAGE_IDS as readonly string[]).includes(name)) throw new InputError('--assume-done', `unknown stage "${name}"`, `use one of: ${STAGE_IDS.join(', ')}`);
+  }
+  return p.assumeDone as StageId[];
+}
+
 function open(p: Parsed, stateDir: string, mode: 'run' | 'look'): Session {
   const { cluster, lab } = clusterFor(p, stateDir, mode);
   // The lab's controls are checked by name before any progress is opened (the session checks them again
@@ -90,6 +98,7 @@ function open(p: Parsed, stateDir: string, mode: 'run' | 'look'): Session {
     stateDir,
     lab,
     kubeconfig: p.kubeconfig ? resolve(p.kubeconfig) : undefined,
+    assumeDone: assumedStages(p),
     parallel: p.parallel,
     answers: answersOf(p),
     secrets,

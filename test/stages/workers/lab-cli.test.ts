@@ -22,6 +22,9 @@ const statusOf = () => Object.fromEntries((JSON.parse(bk(['status', '-f', 'clust
 describe('the lab through boardkube apply', () => {
   it('a full lab run goes through control-plane and workers; reset --boards takes the boards back to packages done', () => {
     expect(bk(['init', '-f', 'cluster.yaml']).code).toBe(0);
+    // A stage done by hand lets the next ones run; a name that is no stage is refused; what is not assumed is needed.
+    expect(bk(['apply', '-f', 'cluster.yaml', '--lab', '--yes', '--assume-done', 'configur']).stderr).toMatch(/--assume-done: unknown stage "configur"/);
+    expect(bk(['apply', '-f', 'cluster.yaml', '--lab', '--yes', '--assume-done', 'configure', '--stage', 'control-plane']).stderr).toMatch(/needs stage "packages" to be done first/);
     const r = bk(['apply', '-f', 'cluster.yaml', '--lab', '--yes']);
     expect(r.code, `${r.stdout.slice(-3000)}\n${r.stderr}`).toBe(0);
     expect(r.stdout).toMatch(/\[control-plane\] init n2-master: done/);
