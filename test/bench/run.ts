@@ -8,6 +8,7 @@ const benches: Array<[string, () => Promise<Metric[]>]> = [
   ['overview', async () => (await import('./overview.ts')).benchOverview()],
   ['locks', async () => (await import('./locks.ts')).benchLocks()],
   ['packages', async () => (await import('./packages.ts')).benchPackages()],
+  ['kubeadm', async () => (await import('./kubeadm.ts')).benchKubeadm()],
 ];
 
 let failed = false;
