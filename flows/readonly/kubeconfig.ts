@@ -21,20 +21,26 @@ export function contextName(o: Pick<ReadonlyOptions, 'account' | 'clusterName'>)
   return `${o.account}@${o.clusterName}`;
 }
 
-export function buildKubeconfig(k: KubeconfigInput): string {
-  const { opts } = k;
-  const name = contextName(opts);
-  const context: Record<string, string> = { cluster: opts.clusterName, user: name };
-  if (opts.scope.kind === 'namespace') context.namespace = opts.scope.namespace;
+/** A kubeconfig (YAML, no comments) that logs in to `server` with a bearer token; other stages' accounts use it too. */
+export function tokenKubeconfig(k: { clusterName: string; context: string; namespace?: string; server: string; caPem: string; token: string }): string {
+  const context: Record<string, string> = { cluster: k.clusterName, user: k.context };
+  if (k.namespace) context.namespace = k.namespace;
   const doc = {
     apiVersion: 'v1',
     kind: 'Config',
-    clusters: [{ name: opts.clusterName, cluster: { server: k.server, 'certificate-authority-data': Buffer.from(k.caPem).toString('base64') } }],
-    users: [{ name, user: { token: k.token } }],
-    contexts: [{ name, context }],
-    'current-context': name,
+    clusters: [{ name: k.clusterName, cluster: { server: k.server, 'certificate-authority-data': Buffer.from(k.caPem).toString('base64') } }],
+    users: [{ name: k.context, user: { token: k.token } }],
+    contexts: [{ name: k.context, context }],
+    'current-context': k.context,
     preferences: {},
   };
+  return stringify(doc, { lineWidth: 0 });
+}
+
+export function buildKubeconfig(k: KubeconfigInput): string {
+  const { opts } = k;
+  const name = contextName(opts);
+  const namespace = opts.scope.kind === 'namespace' ? opts.scope.namespace : undefined;
   const header = [
     KUBECONFIG_MARK,
     `# Read-only access as ServiceAccount ${opts.namespace}/${opts.account} (${describeScope(opts.scope)}).`,
@@ -42,7 +48,7 @@ export function buildKubeconfig(k: KubeconfigInput): string {
     `# Revoke it: kubectl delete secret ${tokenSecretName(opts.account, opts.token)} -n ${opts.namespace}`,
     '',
   ].join('\n');
-  return header + stringify(doc, { lineWidth: 0 });
+  return header + tokenKubeconfig({ clusterName: opts.clusterName, context: name, namespace, server: k.server, caPem: k.caPem, token: k.token });
 }
 
 /** The token of a kubeconfig text (its current context's user), or undefined. */

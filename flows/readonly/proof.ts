@@ -19,7 +19,8 @@ export interface ProofRow {
   [key: string]: string | boolean;
 }
 
-interface Check {
+/** One row of a proof: a question for SelfSubjectAccessReview and, optionally, the real request. */
+export interface AccessCheck {
   check: string;
   expected: Verdict;
   question: AccessQuestion;
@@ -29,11 +30,11 @@ interface Check {
 
 const PROOF_CONFIGMAP = 'boardkube-readonly-proof';
 
-export function proofChecks(o: Pick<ReadonlyOptions, 'account' | 'namespace' | 'scope'>): Check[] {
+export function proofChecks(o: Pick<ReadonlyOptions, 'account' | 'namespace' | 'scope'>): AccessCheck[] {
   // Where the namespaced "denied" checks are asked: the one namespace of a namespace scope, else the SA's own.
   const ns = o.scope.kind === 'namespace' ? o.scope.namespace : o.namespace;
   const countOf = (what: string) => (items: unknown[]) => `${items.length} ${what}`;
-  const checks: Check[] = [];
+  const checks: AccessCheck[] = [];
   if (o.scope.kind === 'namespace') {
     checks.push({
       check: `list pods in namespace ${ns}`,
@@ -92,8 +93,13 @@ export function proofChecks(o: Pick<ReadonlyOptions, 'account' | 'namespace' | '
  * real request too where `withRequests` (the run does; verify only asks).
  */
 export async function runProof(port: ClusterPort, o: Pick<ReadonlyOptions, 'account' | 'namespace' | 'scope'>, withRequests = true): Promise<ProofRow[]> {
+  return runChecks(port, proofChecks(o), withRequests);
+}
+
+/** Runs any list of checks as the identity of `port` (other stages prove their accounts with it too). */
+export async function runChecks(port: ClusterPort, checks: AccessCheck[], withRequests = true): Promise<ProofRow[]> {
   const rows: ProofRow[] = [];
-  for (const c of proofChecks(o)) {
+  for (const c of checks) {
     const allowed = await port.canI(c.question);
     const actual: Verdict = allowed ? 'allowed' : 'denied';
     rows.push({ check: c.check, how: 'can-i', expected: c.expected, actual, ok: actual === c.expected, detail: canIText(c.question, allowed) });

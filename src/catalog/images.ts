@@ -25,3 +25,30 @@ export function flannelImages(release: Pick<KubernetesRelease, 'flannel'>): Flan
 
 /** The registry stage's image: distribution v3 ("registry:3", 3.1.2 in 2026, multi-arch incl. arm64; DOMAIN.md). */
 export const REGISTRY_IMAGE = 'docker.io/library/registry:3';
+
+/**
+ * The ci stage's images (DOMAIN.md; all multi-arch with arm64). Forgejo publishes major-version tags and no
+ * `latest` (16.0, 2026-07); Woodpecker 3.18 (2026-08) server and agent; the builder is the maintained kaniko fork
+ * (its -debug variant has the busybox shell a Woodpecker step's `commands` need); kubectl rolls the Deployment.
+ */
+export interface CiImages {
+  forgejo: string;
+  woodpeckerServer: string;
+  woodpeckerAgent: string;
+  builder: string;
+  kubectl: string;
+  /** The sample app's base image (busybox httpd serves it). */
+  sampleBase: string;
+}
+
+export function ciImages(release: Pick<KubernetesRelease, 'patch'>): CiImages {
+  return {
+    forgejo: 'codeberg.org/forgejo/forgejo:16',
+    woodpeckerServer: 'docker.io/woodpeckerci/woodpecker-server:v3.18.0',
+    woodpeckerAgent: 'docker.io/woodpeckerci/woodpecker-agent:v3.18.0',
+    builder: 'ghcr.io/osscontainertools/kaniko:v1.28.3-debug',
+    // kubectl of the cluster's own version, in an image with a shell (a step's `commands` run in sh).
+    kubectl: `docker.io/alpine/k8s:${release.patch}`,
+    sampleBase: 'docker.io/library/busybox:1.37',
+  };
+}
