@@ -257,6 +257,8 @@ export function ciManifests(s: CiSetup): KubeObject[] {
     { apiVersion: 'v1', kind: 'Namespace', metadata: { name: s.namespace, labels: MANAGED_BY } },
     ...forgejoManifests(s),
     ...woodpeckerManifests(s),
+    // The target namespace is the stage's own (one that exists with other owners is refused before this).
+    { apiVersion: 'v1', kind: 'Namespace', metadata: { name: s.targetNamespace, labels: MANAGED_BY } },
     ...deployAccountManifests(s),
   ];
 }
