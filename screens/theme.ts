@@ -66,6 +66,8 @@ export function stageWord(s: StageView['status'], running: boolean): { glyph: st
       return { glyph: '✗', word: 'failed', tone: 'bad' };
     case 'in-progress':
       return { glyph: '◐', word: 'partly', tone: 'warn' };
+    case 'recheck':
+      return { glyph: '◐', word: 'check again (a board moved)', tone: 'warn' };
     case 'cancelled':
       return { glyph: '■', word: 'stopped', tone: 'warn' };
     case 'not-started':

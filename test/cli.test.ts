@@ -1,6 +1,6 @@
 // The headless command line, run as a user runs it: the built bin/boardkube.js in a child process.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, statSync, mkdtempSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -261,6 +261,9 @@ describe('boardkube CLI', () => {
     const rest = flash('n2-worker1,n2-worker2,n2-worker3,n2-worker4', '/dev/sdb,/dev/mmcblk0,/dev/sdd,/dev/sde');
     expect(rest.code, rest.stdout + rest.stderr).toBe(0);
     expect(stageOf()).toBe('done');
+    // Five cards written: the progress stays small, the lab's world is in its own file.
+    expect(statSync(join(stateDir, 'homelab.json')).size).toBeLessThan(100_000);
+    expect(statSync(join(stateDir, 'homelab.lab', 'world.json')).size).toBeLessThan(1_000_000);
   });
 
   it('a board whose address changed marks the stages done on it as needing a re-check', () => {

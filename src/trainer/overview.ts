@@ -101,7 +101,7 @@ export function overviewOfRoom(roomFile: string, stateDir: string): ClusterOverv
   });
 }
 
-const SHORT: Record<string, string> = { done: 'done', failed: 'FAIL', running: 'run', 'in-progress': 'part', 'not-started': '-', unavailable: 'n/a' };
+const SHORT: Record<string, string> = { done: 'done', failed: 'FAIL', running: 'run', 'in-progress': 'part', recheck: 'chk', 'not-started': '-', unavailable: 'n/a' };
 
 /** The overview as a table that fits a trainer's terminal: one row per table, one column per stage. */
 export function overviewTable(rows: readonly ClusterOverview[]): string {

@@ -9,6 +9,7 @@ const benches: Array<[string, () => Promise<Metric[]>]> = [
   ['locks', async () => (await import('./locks.ts')).benchLocks()],
   ['packages', async () => (await import('./packages.ts')).benchPackages()],
   ['kubeadm', async () => (await import('./kubeadm.ts')).benchKubeadm()],
+  ['wizard', async () => (await import('./wizard.ts')).benchWizard()],
 ];
 
 let failed = false;
