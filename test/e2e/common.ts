@@ -1,5 +1,5 @@
 // Shared by the end-to-end tests: how to start boardkube as a user does, and a tmux driver (a real terminal).
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { afterEach } from 'vitest';
@@ -180,4 +180,25 @@ export function tmuxPerTest(): { tmux(): Tmux; tempDir(prefix: string): string }
       return d;
     },
   };
+}
+
+/**
+ * Runs a command without blocking this process (test boards' sshd and their reboots live here: a blocked event loop
+ * would stall them); kill -9 after `killAfterMs` when given.
+ */
+export function runAsync(argv: string[], env: Record<string, string>, killAfterMs?: number): Promise<{ code: number | null; killed: boolean; out: string; stdout: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1', ...env } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    let killed = false;
+    const timer = killAfterMs === undefined ? undefined : setTimeout(() => (killed = child.kill('SIGKILL')), killAfterMs);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, killed, out: `${stdout}\n${stderr}`, stdout });
+    });
+  });
 }

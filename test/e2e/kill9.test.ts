@@ -12,7 +12,7 @@ import { defaultCluster } from '../../src/cluster/spec.ts';
 import { writeClusterFile } from '../../src/cluster/file.ts';
 import type { StepRecord } from '../../src/engine/types.ts';
 import { startSystemBoard, type SystemBoard } from '../harness/system-board.ts';
-import { boardkubeCommand } from './common.ts';
+import { boardkubeCommand, runAsync } from './common.ts';
 
 const KILLS = 20;
 const STAGES = ['--stage', 'configure'];
@@ -177,22 +177,6 @@ function witness(board: SystemBoard): Record<string, string> {
   };
 }
 
-function applyAsync(argv: string[], env: Record<string, string>, killAfterMs?: number): Promise<{ code: number | null; killed: boolean; out: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(argv[0]!, argv.slice(1), { env: { ...process.env, NO_COLOR: '1', ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-    let killed = false;
-    const timer = killAfterMs === undefined ? undefined : setTimeout(() => (killed = child.kill('SIGKILL')), killAfterMs);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, killed, out });
-    });
-  });
-}
-
 describe('kill -9 during a run against real OpenSSH test boards', () => {
   const ROUNDS = 3;
   const STEPS = ['connect', 'resources', 'identity', 'time', 'machine-id', 'pacman-keys', 'upgrade', 'kernel', 'swap-off'];
@@ -215,7 +199,7 @@ describe('kill -9 during a run against real OpenSSH test boards', () => {
         const argv = [...cmd, 'apply', '-f', clusterFile, '--stage', 'configure', '--yes'];
         // A whole run here takes 15-40 s; the kill lands anywhere in its first 25 s.
         const at = 1000 + Math.round(random() * 24_000);
-        const first = await applyAsync(argv, env, at);
+        const first = await runAsync(argv, env, at);
         if (first.killed) killedMidRun++;
         // The board finishes what it was doing when the client vanished (a remote command outlives its SSH session).
         await new Promise((r) => setTimeout(r, 3000));
@@ -223,7 +207,7 @@ describe('kill -9 during a run against real OpenSSH test boards', () => {
         const saved = existsSync(statePath) ? (JSON.parse(readFileSync(statePath, 'utf8')) as { steps: Record<string, StepRecord> }).steps : {};
         const doneBefore = STEPS.filter((s) => saved[`configure/${s}@n2-master`]?.status === 'done');
         const before = witness(board);
-        const resumed = await applyAsync(argv, env);
+        const resumed = await runAsync(argv, env);
         // kernel-settings fails on this machine (it cannot load modules): exit 1, every step before it done.
         expect(resumed.code, `${where}: the resumed run (killed at ${at} ms)\n${resumed.out}`).toBe(1);
         const after = (JSON.parse(readFileSync(statePath, 'utf8')) as { steps: Record<string, StepRecord> }).steps;

@@ -8,7 +8,6 @@
 // What runs here: every configure step up to swap-off, the kernel step included (pacman replaces the vendor kernel,
 // U-Boot is written to the loop device, the real mkimage compiles boot.scr, the board reboots into cgroup v2).
 // kernel-settings fails, as it must on this machine: it cannot load kernel modules (no /proc/modules).
-import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -17,7 +16,7 @@ import { hostsBlock } from '../../flows/configure/scripts.ts';
 import { writeClusterFile } from '../../src/cluster/file.ts';
 import { defaultCluster, type ClusterSpec } from '../../src/cluster/spec.ts';
 import { startSystemBoard, type SystemBoard } from '../harness/system-board.ts';
-import { boardkubeCommand, readState } from './common.ts';
+import { boardkubeCommand, readState, runAsync } from './common.ts';
 
 const NODE = 'n2-master';
 const BEFORE_KERNEL_SETTINGS = ['connect', 'resources', 'identity', 'time', 'machine-id', 'pacman-keys', 'upgrade', 'kernel', 'swap-off'];
@@ -32,25 +31,9 @@ let cluster: ClusterSpec;
 /** The board's sudo password (the test user's login password): must never reach a log, the progress or a command line. */
 let SUDO_PASSWORD: string;
 
-/**
- * Runs the built command. Asynchronously: the test boards' sshd and their reboots live in this process, and a
- * blocked event loop would stall them (their logs fill the pipe) while the command waits for them.
- */
-async function boardkube(...args: string[]): Promise<{ code: number | null; out: string; stdout: string }> {
-  const cmd = boardkubeCommand();
-  const child = spawn(cmd[0]!, [...cmd.slice(1), ...args], {
-    stdio: ['ignore', 'pipe', 'pipe'],
-    env: { ...process.env, HOME: home, BOARDKUBE_STATE_DIR: stateDir, NO_COLOR: '1', BOARDKUBE_SUDO_PASSWORD: '' },
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-  child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-  const code = await new Promise<number | null>((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (c) => resolve(c));
-  });
-  return { code, out: `${stdout}\n${stderr}`, stdout };
+/** The built command, with this test's HOME (for `~` in the key path) and state folder. */
+function boardkube(...args: string[]) {
+  return runAsync([...boardkubeCommand(), ...args], { HOME: home, BOARDKUBE_STATE_DIR: stateDir, BOARDKUBE_SUDO_PASSWORD: '' });
 }
 
 function statePath(): string {

@@ -2,14 +2,14 @@
 // --device LOOP` writes a card on a loop device; and a loop device that plays this computer's system disk (its
 // partition mounted at / in the command's own mount namespace, as a root filesystem is) is refused with exit 2,
 // its bytes the same before and after.
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { writeClusterFile } from '../../../src/cluster/file.ts';
-import { boardkubeCommand } from '../../e2e/common.ts';
+import { boardkubeCommand, runAsync } from '../../e2e/common.ts';
 import { buildFakeAlarm, type FakeAlarm } from '../../harness/fake-alarm-tarball.ts';
 import { testCluster } from '../../harness/flash-session.ts';
 import { attachLoop, detachAll } from '../../harness/loopdev.ts';
@@ -19,17 +19,6 @@ const MiB = 1024 * 1024;
 let dir: string;
 let fake: FakeAlarm;
 let file: string;
-
-function run(argv: string[], env: Record<string, string>): Promise<{ code: number | null; out: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1', ...env } });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, out }));
-  });
-}
 
 function sha256OfFile(path: string): string {
   return createHash('sha256').update(readFileSync(path)).digest('hex');
@@ -51,7 +40,7 @@ describe('boardkube apply --stage flash --device (built command, real disks)', (
   it('writes the card on a loop device: a FAT boot partition and an ext4 root, exit 0', async () => {
     const card = attachLoop(join(dir, 'card'), 2200 * MiB);
     const cmd = boardkubeCommand();
-    const r = await run([...cmd, 'apply', '-f', file, '--stage', 'flash', '--node', 'n2-worker1', '--device', card.device, '--image', fake.tarball, '--yes'], {
+    const r = await runAsync([...cmd, 'apply', '-f', file, '--stage', 'flash', '--node', 'n2-worker1', '--device', card.device, '--image', fake.tarball, '--yes'], {
       BOARDKUBE_STATE_DIR: join(dir, 'state-card'),
       BOARDKUBE_CACHE_DIR: join(dir, 'cache'),
     });
@@ -73,7 +62,7 @@ describe('boardkube apply --stage flash --device (built command, real disks)', (
     // Mounted over / in a mount namespace of its own: findmnt and lsblk show it as the root filesystem, while
     // every path still resolves on this computer's real root (nothing else changes for the command). Read-only
     // without the journal (ro,noload), so the mount itself writes nothing: any changed byte is the flasher's.
-    const r = await run(['unshare', '--mount', '--propagation', 'private', '--', 'sh', '-c', `mount -o ro,noload ${disk.device}p1 / && exec "$@"`, 'as-root', ...cmd, 'apply', '-f', file, '--stage', 'flash', '--node', 'n2-master', '--device', disk.device, '--image', fake.tarball, '--yes', '--set', 'all-devices=yes'], {
+    const r = await runAsync(['unshare', '--mount', '--propagation', 'private', '--', 'sh', '-c', `mount -o ro,noload ${disk.device}p1 / && exec "$@"`, 'as-root', ...cmd, 'apply', '-f', file, '--stage', 'flash', '--node', 'n2-master', '--device', disk.device, '--image', fake.tarball, '--yes', '--set', 'all-devices=yes'], {
       BOARDKUBE_STATE_DIR: join(dir, 'state-sys'),
       BOARDKUBE_CACHE_DIR: join(dir, 'cache'),
     });

@@ -2,7 +2,7 @@
 // --kubeconfig ADMIN` against the real kube-apiserver (test/harness/controlplane.ts). The kubeconfig it writes is
 // 0600 and works with the real kubectl: it may read, it may not write or read secrets; its token is in no file of
 // the state folder and not in the command's output.
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -11,24 +11,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { writeClusterFile } from '../../../src/cluster/file.ts';
 import { defaultCluster } from '../../../src/cluster/spec.ts';
-import { boardkubeCommand } from '../../e2e/common.ts';
+import { boardkubeCommand, runAsync } from '../../e2e/common.ts';
 import { startControlPlane, type ControlPlane } from '../../harness/controlplane.ts';
 
 const execFileP = promisify(execFile);
 
 let cp: ControlPlane;
 let dir: string;
-
-function run(argv: string[], env: Record<string, string>): Promise<{ code: number | null; out: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1', ...env } });
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (out += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, out }));
-  });
-}
 
 async function canI(kubeconfig: string, ...args: string[]): Promise<string> {
   const r = await execFileP(path.join(cp.binDir, 'kubectl'), ['--kubeconfig', kubeconfig, 'auth', 'can-i', ...args], { timeout: 30_000 }).catch((e: { stdout?: string }) => ({ stdout: e.stdout ?? '' }));
@@ -54,7 +43,7 @@ describe('boardkube apply --stage readonly --kubeconfig (built command, real api
     const out = path.join(dir, 'viewer.kubeconfig');
     const stateDir = path.join(dir, 'state');
     const cmd = boardkubeCommand();
-    const r = await run([...cmd, 'apply', '-f', file, '--stage', 'readonly', '--kubeconfig', cp.kubeconfigPath, '--set', `kubeconfig-out=${out}`, '--yes'], { BOARDKUBE_STATE_DIR: stateDir });
+    const r = await runAsync([...cmd, 'apply', '-f', file, '--stage', 'readonly', '--kubeconfig', cp.kubeconfigPath, '--set', `kubeconfig-out=${out}`, '--yes'], { BOARDKUBE_STATE_DIR: stateDir });
     expect(r.code, r.out).toBe(0);
     expect(fs.statSync(out).mode & 0o777).toBe(0o600);
     const token = (parse(fs.readFileSync(out, 'utf8')) as { users: Array<{ user: { token?: string } }> }).users[0]!.user.token;
