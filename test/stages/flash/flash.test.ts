@@ -145,8 +145,8 @@ describe('flashing onto loop devices', () => {
       expect(ran.filter((l) => l.startsWith('dd '))).toEqual(lines.filter((l) => l.startsWith('dd ')));
       expect(r.errors).toEqual([]);
       expect(r.outcome).toBe('done');
-      // progress per card, with MB/s
-      expect(r.events.some((e) => e.type === 'progress' && e.step === 'extract' && e.node === 'n2-worker1' && /MB of .*MB/.test(e.progress.message ?? ''))).toBe(true);
+      // progress per card, in bytes of the total ("960 MB of 2.0 GB ...", src/util/progress.ts)
+      expect(r.events.some((e) => e.type === 'progress' && e.step === 'extract' && e.node === 'n2-worker1' && /\d [kMG]?B of \d+(\.\d+)? [kMG]?B/.test(e.progress.message ?? ''))).toBe(true);
       // every card's result is remembered
       expect(r.store.step('flash/verify@n2-master')?.outputs).toMatchObject({ result: 'flashed', device: a.device, imageMd5: mainline.md5 });
       expect(r.store.step('flash/verify@n2-worker1')?.outputs).toMatchObject({ result: 'flashed', device: b.device });
