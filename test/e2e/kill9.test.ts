@@ -211,7 +211,9 @@ describe('kill -9 during a run against real OpenSSH test boards', () => {
         // kernel-settings fails on this machine (it cannot load modules): exit 1, every step before it done.
         expect(resumed.code, `${where}: the resumed run (killed at ${at} ms)\n${resumed.out}`).toBe(1);
         const after = (JSON.parse(readFileSync(statePath, 'utf8')) as { steps: Record<string, StepRecord> }).steps;
-        for (const s of STEPS) expect(after[`configure/${s}@n2-master`]?.status, `${where}: ${s}`).toBe('done');
+        // A kill after the reboot into the mainline kernel but before the progress said so: the resume finds the
+        // board already right and skips the kernel step (the board changed, the progress did not record it).
+        for (const s of STEPS) expect(['done', 'skipped'], `${where}: ${s}`).toContain(after[`configure/${s}@n2-master`]?.status);
         const seen = witness(board);
         for (const s of doneBefore) if (s in seen) expect(seen[s], `${where}: ${s} was done before the kill and ran again on the board`).toBe(before[s]);
         // And what did run, ran: the board shows the upgrade and the mainline kernel at least once.
