@@ -328,3 +328,11 @@ export function adminJob(s: CiSetup, script: string, run: number): KubeObject {
     },
   };
 }
+
+/** Why an existing namespace may not be taken over (it is someone else's), or undefined when it is ours or absent. */
+export function foreignNamespace(ns: KubeObject | null): string | undefined {
+  if (!ns) return undefined;
+  const labels = (ns.metadata.labels ?? {}) as Record<string, string>;
+  if (labels['app.kubernetes.io/managed-by'] === 'boardkube') return undefined;
+  return `namespace ${ns.metadata.name} exists and is not boardkube's (no label app.kubernetes.io/managed-by=boardkube): its owners' Deployments would be the deploy account's to change`;
+}
