@@ -154,6 +154,15 @@ describe('control-plane and workers on a real kubeadm cluster, through boardkube
       expect(all).not.toContain(t);
     }
     for (const w of nodes.slice(1)) expect((await w.ssh('ls /var/lib/boardkube/kubeadm/')).stdout).not.toContain('join.yaml');
+
+    // Run again on the initialised cluster: every step verified, nothing run again (the API server keeps its start time).
+    const started = (await nodes[0]!.ssh('stat -c %Y /etc/kubernetes/manifests/kube-apiserver.yaml')).stdout;
+    const again = boardkube(['apply', '-f', file, '--stage', 'control-plane', '--stage', 'workers', '--yes']);
+    expectApplied(again);
+    const ends = again.stdout.split('\n').filter((l) => /^\[(control-plane|workers)\] \S+ \S+: (done|failed|skipped)/.test(l));
+    expect(ends.length).toBe(7 + 2);
+    for (const l of ends) expect(l).toMatch(/done \(verified, not run again\)/);
+    expect((await nodes[0]!.ssh('stat -c %Y /etc/kubernetes/manifests/kube-apiserver.yaml')).stdout).toBe(started);
   }, 1_800_000);
 
   it('reset --boards leaves no kube links, KUBE-/FLANNEL chains, CNI files or /etc/kubernetes (the user\'s chain stays)', async () => {
