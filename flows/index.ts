@@ -5,8 +5,9 @@ import { controlPlaneStage } from './control-plane/index.ts';
 import { flashStage } from './flash/index.ts';
 import { packagesStage } from './packages/index.ts';
 import { readonlyStage } from './readonly/index.ts';
+import { ttlStage } from './ttl/index.ts';
 import { workersStage } from './workers/index.ts';
-import { ciStage, registryStage, ttlStage, webhookStage } from './unavailable/index.ts';
+import { ciStage, registryStage, webhookStage } from './unavailable/index.ts';
 
 export const STAGES: readonly Stage[] = [
   flashStage,

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { defaultCluster, type ClusterSpec } from '../src/cluster/spec.ts';
 import { validateCluster } from '../src/cluster/validate.ts';
 import { clusterYaml, loadClusterFile } from '../src/cluster/file.ts';
-import { findRelease, gateAdvice, DEFAULT_KUBERNETES_VERSION, RELEASES } from '../src/catalog/versions.ts';
+import { findRelease, DEFAULT_KUBERNETES_VERSION, RELEASES } from '../src/catalog/versions.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'bk-validate-'));
 const key = join(dir, 'id_ed25519');
@@ -112,15 +112,5 @@ describe('version catalogue', () => {
 
   it('matches CRI-O to the Kubernetes minor', () => {
     for (const r of RELEASES) expect(r.crio).toBe(r.minor);
-  });
-
-  it('never passes the removed TTLAfterFinished gate to a current release', () => {
-    for (const r of RELEASES) expect(gateAdvice('TTLAfterFinished', r).kind).toBe('removed');
-  });
-
-  it('knows the gate was needed in the seed\'s days', () => {
-    const old = { ...findRelease('1.37')!, minor: '1.14' };
-    expect(gateAdvice('TTLAfterFinished', old)).toMatchObject({ kind: 'set', value: true });
-    expect(gateAdvice('TTLAfterFinished', { ...old, minor: '1.23' }).kind).toBe('default-on');
   });
 });

@@ -6,7 +6,6 @@ function notYet(id: StageId, title: string, summary: string, requires: StageId[]
   return { id, title, summary, requires, unavailable: 'this stage is not available yet in this version of boardkube', steps: [] };
 }
 
-export const ttlStage = notYet('ttl', 'TTL after finished', 'Finished Jobs disappear on their own (no feature gate since 1.25).', ['control-plane']);
 export const webhookStage = notYet('webhook', 'Job TTL webhook', 'A mutating webhook that gives every Job a TTL.', ['ttl']);
 export const registryStage = notYet('registry', 'Registry', 'A registry signed by the cluster CA and trusted by every node.', ['workers']);
 export const ciStage = notYet('ci', 'CI on the cluster', 'A CI server and runner on the cluster, deploying with a scoped account.', ['registry']);

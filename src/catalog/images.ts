@@ -52,3 +52,11 @@ export function ciImages(release: Pick<KubernetesRelease, 'patch'>): CiImages {
     sampleBase: 'docker.io/library/busybox:1.37',
   };
 }
+
+/** Images of the ttl and webhook stages: official multi-arch images with an arm64 variant. */
+export const IMAGES = {
+  /** The ttl stage's proof Job: a shell that exits at once. */
+  proofJob: 'docker.io/library/busybox:1.37.0',
+  /** The webhook stage's server (mode webhook): stock Node, the script comes from a ConfigMap. */
+  webhookServer: 'docker.io/library/node:24-alpine',
+} as const;

@@ -1,16 +1,6 @@
 // The version catalogue: everything that depends on the Kubernetes version lives here, so flows never
 // carry `if (minor >= ...)` of their own. Sources: ../shared/DOMAIN.md and the Kubernetes release notes.
-
-export interface FeatureGateLife {
-  /** Kubernetes minor (e.g. 12) in which the gate appeared as alpha. */
-  alpha: number;
-  beta?: number;
-  ga?: number;
-  /** First minor in which the gate no longer exists: passing it makes the component refuse to start. */
-  removed?: number;
-  /** Components that read the gate. */
-  components: Array<'kube-apiserver' | 'kube-controller-manager' | 'kube-scheduler' | 'kubelet'>;
-}
+// Feature gates per minor: gates.ts.
 
 export interface KubernetesRelease {
   /** e.g. "1.37" */
@@ -28,10 +18,6 @@ export interface KubernetesRelease {
   releasedOn: string;
 }
 
-export const FEATURE_GATES: Record<string, FeatureGateLife> = {
-  TTLAfterFinished: { alpha: 12, beta: 21, ga: 23, removed: 25, components: ['kube-apiserver', 'kube-controller-manager'] },
-};
-
 export const RELEASES: readonly KubernetesRelease[] = [
   { minor: '1.35', patch: '1.35.4', crio: '1.35', kubeadmApi: 'kubeadm.k8s.io/v1beta4', requiresCgroupV2: true, flannel: 'v0.28.10', releasedOn: '2025-12-17' },
   { minor: '1.36', patch: '1.36.3', crio: '1.36', kubeadmApi: 'kubeadm.k8s.io/v1beta4', requiresCgroupV2: true, flannel: 'v0.28.10', releasedOn: '2026-04-22' },
@@ -40,10 +26,6 @@ export const RELEASES: readonly KubernetesRelease[] = [
 
 export const DEFAULT_RELEASE: KubernetesRelease = RELEASES[RELEASES.length - 1]!;
 export const DEFAULT_KUBERNETES_VERSION = DEFAULT_RELEASE.patch;
-
-function minorNumber(minor: string): number {
-  return Number(minor.split('.')[1]);
-}
 
 /** Accepts "1.37", "1.37.2" or "v1.37.2". */
 export function findRelease(version: string): KubernetesRelease | undefined {
@@ -62,28 +44,4 @@ export function findRelease(version: string): KubernetesRelease | undefined {
 
 export function supportedVersionsText(): string {
   return RELEASES.map((r) => r.patch).join(', ');
-}
-
-export type GateAdvice =
-  | { kind: 'unknown-gate' }
-  | { kind: 'set'; value: boolean; components: FeatureGateLife['components'] }
-  | { kind: 'default-on'; reason: string }
-  | { kind: 'removed'; reason: string };
-
-/**
- * What to do with a feature gate the user wants on, for a release. A gate that is GA or removed must not be
- * passed: a removed gate makes the component crash-loop ("unrecognized feature gate").
- */
-export function gateAdvice(gate: string, release: KubernetesRelease): GateAdvice {
-  const life = FEATURE_GATES[gate];
-  if (!life) return { kind: 'unknown-gate' };
-  const minor = minorNumber(release.minor);
-  if (life.removed !== undefined && minor >= life.removed) {
-    return { kind: 'removed', reason: `${gate} was removed in 1.${life.removed}; the feature is always on in ${release.minor}. Passing the gate would stop the component from starting.` };
-  }
-  if (life.ga !== undefined && minor >= life.ga) {
-    return { kind: 'default-on', reason: `${gate} is GA since 1.${life.ga}; it is on without a gate.` };
-  }
-  if (life.beta !== undefined && minor >= life.beta) return { kind: 'default-on', reason: `${gate} is beta and on by default in ${release.minor}.` };
-  return { kind: 'set', value: true, components: life.components };
 }

@@ -41,6 +41,7 @@ import { mergeApply, sameContent, stripServerFields } from './server-side-apply.
 import { snapshotOf, stateFromSnapshot } from './snapshot.ts';
 import { clone, fakeCaPem, keyOf, type LabState } from './state.ts';
 import { insertObject, removeObject, replaceObject } from './store.ts';
+import { advanceJobs } from './jobs.ts';
 import { authenticate, issueAdminToken, LAB_ADMIN, requestToken, sha256, type Caller } from './tokens.ts';
 import { checkNamespace, validate } from './validation.ts';
 
@@ -259,6 +260,7 @@ export class LabCluster implements ClusterPort {
   // ------------------------------------------------------------------------------------ internals
 
   private authenticate(what: string): Identity {
+    advanceJobs(this.state);
     return authenticate(this.state, this.caller, what);
   }
 
