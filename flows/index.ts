@@ -6,8 +6,9 @@ import { flashStage } from './flash/index.ts';
 import { packagesStage } from './packages/index.ts';
 import { readonlyStage } from './readonly/index.ts';
 import { ttlStage } from './ttl/index.ts';
+import { webhookStage } from './webhook/index.ts';
 import { workersStage } from './workers/index.ts';
-import { ciStage, registryStage, webhookStage } from './unavailable/index.ts';
+import { ciStage, registryStage } from './unavailable/index.ts';
 
 export const STAGES: readonly Stage[] = [
   flashStage,

@@ -1,5 +1,4 @@
 // The objects of the read-only stage, generated from its options: pure functions, no cluster needed.
-import { stringify } from 'yaml';
 import type { KubeObject } from '../../src/ports/cluster.ts';
 import type { ReadonlyOptions, Scope, TokenKind } from './options.ts';
 
@@ -197,7 +196,4 @@ export function describeScope(s: Scope): string {
   }
 }
 
-/** Multi-document YAML, as `plan` shows it and `kubectl apply --server-side -f` would take it. */
-export function toYaml(objects: KubeObject[]): string {
-  return objects.map((o) => stringify(o, { lineWidth: 0 })).join('---\n');
-}
+export { toYaml } from '../../src/util/manifest-yaml.ts';

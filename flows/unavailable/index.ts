@@ -6,6 +6,5 @@ function notYet(id: StageId, title: string, summary: string, requires: StageId[]
   return { id, title, summary, requires, unavailable: 'this stage is not available yet in this version of boardkube', steps: [] };
 }
 
-export const webhookStage = notYet('webhook', 'Job TTL webhook', 'A mutating webhook that gives every Job a TTL.', ['ttl']);
 export const registryStage = notYet('registry', 'Registry', 'A registry signed by the cluster CA and trusted by every node.', ['workers']);
 export const ciStage = notYet('ci', 'CI on the cluster', 'A CI server and runner on the cluster, deploying with a scoped account.', ['registry']);

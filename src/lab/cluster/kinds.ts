@@ -35,6 +35,8 @@ const BUILTIN_KINDS: Array<[string, string, string, boolean]> = [
   ['rbac.authorization.k8s.io/v1', 'RoleBinding', 'rolebindings', true],
   ['admissionregistration.k8s.io/v1', 'MutatingWebhookConfiguration', 'mutatingwebhookconfigurations', false],
   ['admissionregistration.k8s.io/v1', 'ValidatingWebhookConfiguration', 'validatingwebhookconfigurations', false],
+  ['admissionregistration.k8s.io/v1', 'MutatingAdmissionPolicy', 'mutatingadmissionpolicies', false],
+  ['admissionregistration.k8s.io/v1', 'MutatingAdmissionPolicyBinding', 'mutatingadmissionpolicybindings', false],
   ['apiextensions.k8s.io/v1', 'CustomResourceDefinition', 'customresourcedefinitions', false],
   ['networking.k8s.io/v1', 'Ingress', 'ingresses', true],
   ['networking.k8s.io/v1', 'NetworkPolicy', 'networkpolicies', true],

@@ -42,6 +42,7 @@ import { snapshotOf, stateFromSnapshot } from './snapshot.ts';
 import { clone, fakeCaPem, keyOf, type LabState } from './state.ts';
 import { insertObject, removeObject, replaceObject } from './store.ts';
 import { advanceJobs } from './jobs.ts';
+import { admit } from './admission.ts';
 import { authenticate, issueAdminToken, LAB_ADMIN, requestToken, sha256, type Caller } from './tokens.ts';
 import { checkNamespace, validate } from './validation.ts';
 
@@ -143,6 +144,7 @@ export class LabCluster implements ClusterPort {
       if (ns) applied.metadata.namespace = ns;
       if (!existing) {
         this.authorize(id, what, { verb: 'create', info, namespace: ns, name: input.metadata.name });
+        admit(this.state, info, applied, what);
         const created = insertObject(this.state, info, applied, what);
         out.push({ object: clone(created), outcome: 'created' });
         continue;
@@ -169,6 +171,7 @@ export class LabCluster implements ClusterPort {
     const o = stripServerFields(clone(object));
     if (ns) o.metadata.namespace = ns;
     if (!o.metadata.name && typeof o.metadata.generateName === 'string') o.metadata.name = `${o.metadata.generateName}${randomBytes(3).toString('hex').slice(0, 5)}`;
+    admit(this.state, info, o, what);
     if (this.state.objects.has(keyOf(info.apiVersion, info.kind, ns, o.metadata.name))) {
       throw new ClusterError('conflict', `${what}: ${info.plural} "${o.metadata.name}" already exists`, 'it exists already');
     }
