@@ -34,12 +34,12 @@ export const featureGatesStep: Step = {
   explain:
     "In 2019 TTL for finished Jobs was an alpha feature behind the TTLAfterFinished gate. It went GA in 1.23 and the gate was removed in 1.25: passing it now makes kube-apiserver exit with 'unrecognized feature gate', a crash-looping static pod. So no gate is set for it. Other gates you ask for (--set gates=Name=true,...) are checked against this Kubernetes version before anything changes.",
   plan(ctx) {
-    const o = ttlOptions(ctx.options);
+    const o = ttlOptions(ctx);
     if (o.gates.length === 0) return [{ type: 'api', description: `no feature gate to set. ${seedGateNote(o.minor)}` }];
     return o.gates.map((g) => ({ type: 'api' as const, description: `set ${g.name}=${g.value} (${where(g)})${g.note ? `; ${g.note}` : ''}` }));
   },
   async run(ctx) {
-    const o = ttlOptions(ctx.options);
+    const o = ttlOptions(ctx);
     ctx.log(seedGateNote(o.minor));
     if (o.gates.length === 0) return { gates: [], seedGate: 'removed' };
     // Setting gates is only possible on boards boardkube built (their master over SSH).
@@ -47,6 +47,6 @@ export const featureGatesStep: Step = {
     throw new InputError('gates', 'applying feature gates to a boardkube-built master is not available yet in this version of boardkube; nothing was changed', 'leave --set gates out for now');
   },
   async verify(ctx) {
-    return ttlOptions(ctx.options).gates.length === 0;
+    return ttlOptions(ctx).gates.length === 0;
   },
 };

@@ -1,9 +1,9 @@
 // The ttl stage's options: feature gates to set (checked against the catalogue for the cluster's minor at
 // parse time, so a removed gate never reaches a component) and the TTL of the proof Job.
-import { checkGate, type GateComponent } from '../../src/catalog/gates.ts';
+import { checkGateSet, type GateComponent } from '../../src/catalog/gates.ts';
 import { findRelease } from '../../src/catalog/versions.ts';
 import type { ClusterSpec } from '../../src/cluster/spec.ts';
-import { InputError, type StageOption } from '../../src/engine/types.ts';
+import { InputError, type StageOption, type StepContext } from '../../src/engine/types.ts';
 
 export interface RequestedGate {
   name: string;
@@ -45,18 +45,18 @@ function seconds(raw: Record<string, unknown>, name: string, def: string, min: n
 
 /** "A=true,B=false" → gates checked for the minor. Throws InputError naming the gate, the reason and the fix. */
 export function parseGates(textValue: string, minor: string): RequestedGate[] {
-  const out: RequestedGate[] = [];
-  if (textValue.trim() === '') return out;
+  const asked: Array<{ name: string; value: boolean }> = [];
   for (const part of textValue.split(',').map((p) => p.trim()).filter(Boolean)) {
     const m = /^([A-Za-z0-9]+)=(true|false)$/.exec(part);
     if (!m) throw new InputError('gates', `"${part}" is not NAME=true or NAME=false`, 'e.g. --set gates=MemoryQoS=true,PodDeletionCost=false');
     const [, name = '', v] = m;
-    if (out.some((g) => g.name === name)) throw new InputError('gates', `${name} is given twice`, 'name each gate once');
-    const verdict = checkGate(name, v === 'true', { minor });
-    if (!verdict.ok) throw new InputError('gates', verdict.reason, verdict.fix);
-    out.push({ name, value: v === 'true', components: verdict.components, note: verdict.note });
+    if (asked.some((g) => g.name === name)) throw new InputError('gates', `${name} is given twice`, 'name each gate once');
+    asked.push({ name, value: v === 'true' });
   }
-  return out;
+  return checkGateSet(asked, { minor }).map((verdict, i) => {
+    if (!verdict.ok) throw new InputError('gates', verdict.reason, verdict.fix);
+    return { ...asked[i]!, components: verdict.components, note: verdict.note };
+  });
 }
 
 export function parseTtlOptions(raw: Record<string, unknown>, cluster: Pick<ClusterSpec, 'kubernetesVersion'>): TtlOptions {
@@ -70,12 +70,11 @@ export function parseTtlOptions(raw: Record<string, unknown>, cluster: Pick<Clus
   };
 }
 
-export function ttlOptions(options: Record<string, unknown>): TtlOptions {
-  const o = options as Partial<TtlOptions>;
-  if (!Array.isArray(o.gates) || typeof o.proofTtlSeconds !== 'number' || typeof o.finishTimeoutSeconds !== 'number' || !o.minor) {
-    throw new Error('ttl: the stage options were not parsed (parseOptions did not run)');
-  }
-  return o as TtlOptions;
+/** The parsed options of the running stage (`status --verify` probes without --set: then the defaults). */
+export function ttlOptions(ctx: Pick<StepContext, 'options' | 'cluster'>): TtlOptions {
+  const o = ctx.options as Partial<TtlOptions>;
+  if (Array.isArray(o.gates) && typeof o.proofTtlSeconds === 'number' && typeof o.finishTimeoutSeconds === 'number' && o.minor) return o as TtlOptions;
+  return parseTtlOptions(typeof ctx.options.gates === 'string' ? ctx.options : { ...ctx.options, gates: '' }, ctx.cluster);
 }
 
 export function gatesText(gates: RequestedGate[]): string {

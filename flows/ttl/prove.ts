@@ -82,7 +82,7 @@ export const proveStep: Step = {
   explain:
     "Since 1.23 every cluster cleans up finished Jobs that carry spec.ttlSecondsAfterFinished: kube-controller-manager's ttl-after-finished controller deletes them (and their pods) that many seconds after they finished. A small Job runs `echo finished`, and boardkube watches the controller delete it.",
   plan(ctx) {
-    const o = ttlOptions(ctx.options);
+    const o = ttlOptions(ctx);
     return [
       {
         type: 'manifest',
@@ -92,7 +92,7 @@ export const proveStep: Step = {
     ];
   },
   async run(ctx) {
-    const o = ttlOptions(ctx.options);
+    const o = ttlOptions(ctx);
     const times = await runTtlProof(ctx, await ctx.ports.cluster(), o.proofTtlSeconds, o.finishTimeoutSeconds);
     return { ...times };
   },

@@ -50,22 +50,22 @@ export const chooseModeStep: Step = {
   explain:
     "Since 1.36 a MutatingAdmissionPolicy does inside the API server what the seed's Python webhook did: add spec.ttlSecondsAfterFinished to every new Job that has none. On 1.35 that API is beta and off, so the webhook (a small server, TLS, a CA bundle) is the way there. Either way a TTL the Job's author set is kept, and Jobs in kube-system are left alone.",
   plan(ctx) {
-    const o = webhookOptions(ctx.options);
+    const o = webhookOptions(ctx);
     return [{ type: 'api', description: `${modeReason(o)}; check that the API server serves what this mode needs` }];
   },
   async run(ctx) {
-    const o = webhookOptions(ctx.options);
+    const o = webhookOptions(ctx);
     ctx.log(modeReason(o));
     const c = await ctx.ports.cluster();
     if (o.mode === 'policy') {
       const apiVersion = await requirePolicyApi(c, o);
       ctx.log(`the API server serves ${apiVersion} MutatingAdmissionPolicy`);
-      return { mode: o.mode, apiVersion };
+      return { mode: o.mode, ttlSeconds: o.ttlSeconds, apiVersion };
     }
-    return { mode: o.mode, apiVersion: null };
+    return { mode: o.mode, ttlSeconds: o.ttlSeconds, apiVersion: null };
   },
   async verify(ctx) {
-    const o = webhookOptions(ctx.options);
+    const o = webhookOptions(ctx);
     if (o.mode === 'webhook') return true;
     const support = mutatingPolicySupport({ minor: o.minor });
     return support.kind !== 'absent' && (await policyServed(await ctx.ports.cluster(), support.apiVersion));

@@ -2,7 +2,7 @@
 import { defaultWebhookMode, mutatingPolicySupport, type WebhookMode } from '../../src/catalog/admission.ts';
 import { findRelease } from '../../src/catalog/versions.ts';
 import type { ClusterSpec } from '../../src/cluster/spec.ts';
-import { InputError, type StageOption } from '../../src/engine/types.ts';
+import { InputError, type StageOption, type StepContext } from '../../src/engine/types.ts';
 import { formatDuration, parseDuration } from '../../src/util/duration.ts';
 
 export interface WebhookOptions {
@@ -54,10 +54,13 @@ export function parseWebhookOptions(raw: Record<string, unknown>, cluster: Pick<
   return { mode, modeChosen: asked ? 'asked' : 'default', ttlSeconds, minor: release.minor };
 }
 
-export function webhookOptions(options: Record<string, unknown>): WebhookOptions {
-  const o = options as Partial<WebhookOptions>;
-  if ((o.mode !== 'policy' && o.mode !== 'webhook') || typeof o.ttlSeconds !== 'number' || !o.minor) {
-    throw new Error('webhook: the stage options were not parsed (parseOptions did not run)');
-  }
-  return o as WebhookOptions;
+/**
+ * The parsed options of the running stage. `status --verify` probes without the run's --set: then the mode
+ * and TTL the last run chose (choose-mode's outputs) are judged, not the defaults.
+ */
+export function webhookOptions(ctx: Pick<StepContext, 'options' | 'outputOf' | 'cluster'>): WebhookOptions {
+  const o = ctx.options as Partial<WebhookOptions>;
+  if ((o.mode === 'policy' || o.mode === 'webhook') && typeof o.ttlSeconds === 'number' && o.minor) return o as WebhookOptions;
+  const last = ctx.outputOf('webhook', 'choose-mode');
+  return parseWebhookOptions({ ...ctx.options, mode: last?.mode ?? undefined, ttl: typeof last?.ttlSeconds === 'number' ? String(last.ttlSeconds) : undefined }, ctx.cluster);
 }

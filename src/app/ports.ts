@@ -86,6 +86,7 @@ function labPorts(o: PortsOptions): Ports & { lab: LabControls } {
   const workbench = new LabWorkbench(join(o.stateDir, 'lab-packages', o.cluster.name), new LocalMachine(), () => world.speed);
   applyLabFaults(world, cards, faults, workbench);
   for (const device of inserts) cards.insert(device);
+  const clusterFaults = faults.flatMap((f) => (f.kind === 'cluster' ? [f.fault] : []));
   const keys = pinnedHostKeys(o.store, o.onHostKeyPinned);
   const hosts = cachedHosts((node) => new LabHost(world.board(node.name), world, keys, o.cluster.ssh.user));
   let labCluster: ClusterPort | undefined;
@@ -97,7 +98,7 @@ function labPorts(o: PortsOptions): Ports & { lab: LabControls } {
     disks: cards,
     workbench,
     async cluster() {
-      return labCluster ??= openLabCluster(world, o.cluster);
+      return labCluster ??= openLabCluster(world, o.cluster, clusterFaults);
     },
     async close() {
       await hosts.closeAll();
@@ -107,7 +108,7 @@ function labPorts(o: PortsOptions): Ports & { lab: LabControls } {
 }
 
 /** The lab's cluster: what the control-plane stage would have built, saved with the lab's progress. */
-function openLabCluster(world: LabWorld, cluster: ClusterSpec): ClusterPort {
+function openLabCluster(world: LabWorld, cluster: ClusterSpec, faults: string[]): ClusterPort {
   const saved = world.part('cluster');
   const master = cluster.nodes.find((n) => n.role === 'control-plane');
   const lab = saved
@@ -118,6 +119,15 @@ function openLabCluster(world: LabWorld, cluster: ClusterSpec): ClusterPort {
     for (const b of world.boards()) if (b.facts.kubeadm === 'master' || b.facts.kubeadm === 'worker') lab.registerNode({ name: b.node, role: b.facts.kubeadm === 'master' ? 'control-plane' : 'worker' });
   };
   world.attach('cluster', () => (registerJoined(), lab.snapshot()));
+  // webhook-crashloop stays on until cluster:none; webhook-cert-expired happens once, when asked for.
+  const sticky = new Set(((world.part('cluster-faults') as string[] | undefined) ?? []).filter((f) => f === 'webhook-crashloop'));
+  for (const f of faults) {
+    if (f === 'none') sticky.clear();
+    else if (f === 'webhook-crashloop') sticky.add(f);
+    else if (f === 'webhook-cert-expired') lab.expireWebhookCertificates();
+  }
+  for (const f of sticky) lab.setFault(f as 'webhook-crashloop', true);
+  world.attach('cluster-faults', () => [...sticky]);
   world.persist();
   return lab;
 }

@@ -29,6 +29,8 @@ export interface FeatureGate {
   removed?: number;
   /** What it does, in one line. */
   about: string;
+  /** Gates that need this one on (the components refuse to start when one of them is on and this is off). */
+  requiredBy?: string[];
 }
 
 const ALL_CONTROL_PLANE: GateComponent[] = ['kube-apiserver', 'kube-controller-manager', 'kube-scheduler'];
@@ -73,6 +75,25 @@ export const FEATURE_GATES: readonly FeatureGate[] = [
       { since: 21, stage: 'BETA', default: true },
     ],
     about: 'the kubelet stops pods in order when the board shuts down (needs systemd inhibitor locks)',
+    requiredBy: ['GracefulNodeShutdownBasedOnPodPriority', 'WindowsGracefulNodeShutdown'],
+  },
+  {
+    name: 'GracefulNodeShutdownBasedOnPodPriority',
+    components: ['kubelet'],
+    history: [
+      { since: 23, stage: 'ALPHA', default: false },
+      { since: 24, stage: 'BETA', default: true },
+    ],
+    about: 'graceful node shutdown stops pods by priority class (shutdownGracePeriodByPodPriority)',
+  },
+  {
+    name: 'WindowsGracefulNodeShutdown',
+    components: ['kubelet'],
+    history: [
+      { since: 32, stage: 'ALPHA', default: false },
+      { since: 34, stage: 'BETA', default: true },
+    ],
+    about: 'graceful node shutdown on Windows nodes',
   },
   {
     name: 'ContainerCheckpoint',
@@ -245,4 +266,29 @@ export function checkGate(name: string, value: boolean, release: Pick<Kubernetes
         note: value === life.default ? `${name} is already ${value} by default in ${k8s} (${life.stage})` : undefined,
       };
   }
+}
+
+/**
+ * The whole request, gate by gate (checkGate) and together: a gate turned off while a gate that needs it stays
+ * on (by default or asked for) stops the components ("X is enabled, but depends on features that are disabled").
+ */
+export function checkGateSet(requests: Array<{ name: string; value: boolean }>, release: Pick<KubernetesRelease, 'minor'>): GateVerdict[] {
+  const verdicts = requests.map((r) => checkGate(r.name, r.value, release));
+  const value = (name: string): boolean | undefined => {
+    const asked = requests.find((r) => r.name === name);
+    if (asked) return asked.value;
+    const life = gateIn(name, release);
+    return life.kind === 'exists' ? life.default : undefined;
+  };
+  return verdicts.map((v, i) => {
+    const r = requests[i]!;
+    if (!v.ok || r.value) return v;
+    const on = (v.gate.requiredBy ?? []).filter((d) => value(d) === true);
+    if (on.length === 0) return v;
+    return {
+      ok: false,
+      reason: `${r.name}=false while ${on.join(' and ')} ${on.length === 1 ? 'is' : 'are'} on: ${on.length === 1 ? 'it needs' : 'they need'} ${r.name}, so the components would refuse to start`,
+      fix: `turn ${on.length === 1 ? 'it' : 'them'} off as well: --set gates=${[r.name, ...on].map((n) => `${n}=false`).join(',')}`,
+    };
+  });
 }

@@ -1,7 +1,7 @@
 // Bundles the CLI into bin/boardkube.js plus chunks loaded on demand: few files to read at start-up and none
 // that the command does not need. Native optional modules stay outside the bundle.
 import { build } from 'esbuild';
-import { chmodSync, existsSync, renameSync, rmSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, renameSync, rmSync } from 'node:fs';
 
 // Ink loads React DevTools only when DEV=true and the package is installed; in one bundle its static import
 // would be resolved at start-up and fail. The bundle never ships DevTools.
@@ -41,6 +41,8 @@ await build({
   logLevel: 'warning',
 });
 chmodSync(`${out}/boardkube.js`, 0o755);
+// Files a stage ships as text (the webhook server runs in the cluster from a ConfigMap).
+copyFileSync('flows/webhook/server/job-ttl-webhook.mjs', `${out}/job-ttl-webhook.mjs`);
 const old = `bin.old-${process.pid}`;
 if (existsSync('bin')) renameSync('bin', old);
 renameSync(out, 'bin');

@@ -6,13 +6,16 @@ import { LAB_FAULTS, type LabFault } from './board.ts';
 import { LAB_CARD_FAULTS, type LabCards, type LabCardFault } from './cards.ts';
 import { LAB_DOWNLOAD_FAULTS, type LabDownloadFault, type LabWorkbench } from './workbench.ts';
 import type { LabWorld } from './world.ts';
+import { LAB_CLUSTER_FAULTS, type LabClusterFault } from './cluster/admission.ts';
 
 export type LabFaultSpec =
   | { kind: 'board'; node: string; fault: LabFault | 'none' }
   /** device undefined: every card ("cards:FAULT"). */
   | { kind: 'card'; device?: string; fault: LabCardFault | 'none' }
   /** "downloads:FAULT": the packages stage's downloads on this computer. */
-  | { kind: 'downloads'; fault: LabDownloadFault | 'none' };
+  | { kind: 'downloads'; fault: LabDownloadFault | 'none' }
+  /** The lab's cluster (the add-on stages): applied when the cluster is opened. */
+  | { kind: 'cluster'; fault: LabClusterFault | 'none' };
 
 export interface LabNames {
   nodes: readonly string[];
@@ -22,6 +25,7 @@ export interface LabNames {
 const BOARD_FAULTS = [...Object.keys(LAB_FAULTS), 'none'];
 const CARD_FAULTS = [...Object.keys(LAB_CARD_FAULTS), 'none'];
 const DOWNLOAD_FAULTS = [...Object.keys(LAB_DOWNLOAD_FAULTS), 'none'];
+const CLUSTER_FAULTS = [...Object.keys(LAB_CLUSTER_FAULTS), 'none'];
 
 function unknown(flag: string, spec: string, what: string, name: string, known: string[], more = ''): InputError {
   const guess = closest(name, known);
@@ -36,6 +40,10 @@ export function parseLabFaults(specs: readonly string[], names: LabNames): LabFa
     if (i < 1 || i === spec.length - 1) throw new InputError(`${flag} ${spec}`, 'is not NODE:FAULT', 'e.g. --lab-fault n2-worker2:unreachable, --lab-fault cards:card-pulled-out, or NODE:none to clear');
     const target = spec.slice(0, i);
     const fault = spec.slice(i + 1);
+    if (target === 'cluster') {
+      if (!CLUSTER_FAULTS.includes(fault)) throw unknown(flag, spec, "a fault of the lab's cluster", fault, CLUSTER_FAULTS);
+      return { kind: 'cluster', fault: fault as LabClusterFault | 'none' };
+    }
     if (target === 'downloads') {
       if (!DOWNLOAD_FAULTS.includes(fault)) throw unknown(flag, spec, 'a download fault', fault, DOWNLOAD_FAULTS);
       return { kind: 'downloads', fault: fault as LabDownloadFault | 'none' };
@@ -57,6 +65,7 @@ export function parseLabFaults(specs: readonly string[], names: LabNames): LabFa
 /** Switches the faults on (or off, for none), in the order given. */
 export function applyLabFaults(world: LabWorld, cards: LabCards, specs: readonly LabFaultSpec[], workbench?: LabWorkbench): void {
   for (const s of specs) {
+    if (s.kind === 'cluster') continue;
     if (s.kind === 'downloads') {
       for (const f of Object.keys(LAB_DOWNLOAD_FAULTS) as LabDownloadFault[]) if (s.fault === 'none' || s.fault === f) workbench?.setFault(f, s.fault === f);
     } else if (s.kind === 'board') {

@@ -4,14 +4,20 @@
 //   and whose ApplyConfiguration sets `ttlSecondsAfterFinished: N`, with a NotIn namespaceSelector;
 // - a MutatingWebhookConfiguration for jobs whose Service points at a Deployment of the lab: the "server"
 //   answers like flows/webhook/server/job-ttl-webhook.mjs (its DEFAULT_TTL_SECONDS env) while its pod is
-//   healthy and its certificate valid (practice faults: webhook pod crash-looping, certificate expired);
-//   otherwise its failurePolicy decides (Ignore: admitted unchanged).
+//   ready and the certificate in the Secret it mounts is valid for the Service, unexpired, and signed by the
+//   caBundle (checked for real with X509Certificate); otherwise its failurePolicy decides (Ignore: admitted
+//   unchanged). Practice faults: the webhook pod crash-looping; the certificate expired (its Secret gets a
+//   certificate that ran out a month ago, as if the cluster had been left alone for a year).
+import { X509Certificate } from 'node:crypto';
 import type { KubeObject } from '../../ports/cluster.ts';
 import { ClusterError } from '../../ports/cluster.ts';
+import { issue } from '../../util/x509.ts';
 import type { KindInfo } from './kinds.ts';
 import { keyOf, type LabState } from './state.ts';
 
-export type AdmissionFault = 'webhook-crashloop' | 'webhook-cert-expired';
+export type AdmissionFault = 'webhook-crashloop';
+export const LAB_CLUSTER_FAULTS = { 'webhook-crashloop': 'the Job TTL webhook pod keeps crashing', 'webhook-cert-expired': "the Job TTL webhook's certificate has expired" } as const;
+export type LabClusterFault = keyof typeof LAB_CLUSTER_FAULTS;
 
 const faults = new WeakMap<LabState, Set<AdmissionFault>>();
 
@@ -81,16 +87,8 @@ function viaWebhooks(state: LabState, o: KubeObject, ns: string, what: string): 
       if (!nsMatches(w.namespaceSelector as Selector | undefined, ns)) continue;
       const svc = (w.clientConfig as { service?: { name: string; namespace: string } } | undefined)?.service;
       const deploy = svc ? state.objects.get(keyOf('apps/v1', 'Deployment', svc.namespace, svc.name)) : undefined;
-      const replicas = (deploy?.spec as { replicas?: number } | undefined)?.replicas ?? 1;
-      const problem = !deploy
-        ? `no endpoints available for service "${svc?.name}"`
-        : replicas === 0
-          ? `no endpoints available for service "${svc?.name}"`
-          : hasAdmissionFault(state, 'webhook-crashloop')
-            ? `dial tcp: connect: connection refused (the webhook pod is crash-looping)`
-            : hasAdmissionFault(state, 'webhook-cert-expired')
-              ? 'tls: failed to verify certificate: x509: certificate has expired or is not yet valid'
-              : undefined;
+      const ready = ((deploy?.status as { readyReplicas?: number } | undefined)?.readyReplicas ?? 0) > 0;
+      const problem = !deploy || !ready ? `no endpoints available for service "${svc?.name}"` : tlsProblem(state, deploy, svc!, String((w.clientConfig as { caBundle?: string }).caBundle ?? ''));
       if (problem) {
         if (w.failurePolicy === 'Ignore') continue;
         throw new ClusterError('server', `${what}: Internal error occurred: failed calling webhook "${String(w.name)}": ${problem}`);
@@ -101,6 +99,51 @@ function viaWebhooks(state: LabState, o: KubeObject, ns: string, what: string): 
       if (Number.isFinite(ttl) && ttl > 0) setTtl(o, ttl);
     }
   }
+}
+
+function mountedSecret(state: LabState, deploy: KubeObject): KubeObject | undefined {
+  const vols = ((deploy.spec as { template?: { spec?: { volumes?: Array<{ secret?: { secretName?: string } }> } } }).template?.spec?.volumes) ?? [];
+  const name = vols.find((v) => v.secret?.secretName)?.secret?.secretName;
+  return name ? state.objects.get(keyOf('v1', 'Secret', deploy.metadata.namespace, name)) : undefined;
+}
+
+/** What the API server's TLS handshake with the webhook would say about its certificate (undefined: fine). */
+function tlsProblem(state: LabState, deploy: KubeObject, svc: { name: string; namespace: string }, caBundle: string): string | undefined {
+  const data = (mountedSecret(state, deploy)?.data ?? {}) as Record<string, string>;
+  try {
+    const cert = new X509Certificate(Buffer.from(data['tls.crt'] ?? '', 'base64'));
+    const ca = new X509Certificate(Buffer.from(caBundle, 'base64'));
+    const now = state.now();
+    if (cert.validToDate.getTime() < now || cert.validFromDate.getTime() > now) return 'tls: failed to verify certificate: x509: certificate has expired or is not yet valid';
+    if (!cert.checkIssued(ca) || !cert.verify(ca.publicKey)) return 'tls: failed to verify certificate: x509: certificate signed by unknown authority';
+    if (!cert.checkHost(`${svc.name}.${svc.namespace}.svc`)) return `tls: failed to verify certificate: x509: certificate is not valid for ${svc.name}.${svc.namespace}.svc`;
+    return undefined;
+  } catch {
+    return 'remote error: tls: the webhook pod has no usable certificate';
+  }
+}
+
+/** Practice fault webhook-cert-expired: the webhook's Secret now holds a certificate that expired a month ago. */
+export function expireWebhookCertificates(state: LabState): number {
+  let n = 0;
+  for (const s of state.objects.values()) {
+    if (s.kind !== 'Secret' || s.type !== 'kubernetes.io/tls' || (s.metadata.labels as Record<string, string> | undefined)?.['app.kubernetes.io/part-of'] !== 'boardkube-webhook') continue;
+    const data = (s.data ?? {}) as Record<string, string>;
+    let names: string[];
+    try {
+      names = (new X509Certificate(Buffer.from(data['tls.crt'] ?? '', 'base64')).subjectAltName ?? '').split(', ').map((x) => x.replace(/^DNS:/, ''));
+    } catch {
+      continue;
+    }
+    const then = new Date(state.now() - 395 * 86_400_000);
+    const ca = issue({ commonName: 'boardkube webhook CA (expired)', days: 366, ca: true, now: then });
+    const leaf = issue({ commonName: names[names.length - 1] ?? 'webhook', days: 365, altNames: names, issuer: { certCommonName: 'boardkube webhook CA (expired)', key: ca.keyPem }, now: then });
+    const b64 = (x: string) => Buffer.from(x).toString('base64');
+    s.data = { 'tls.crt': b64(leaf.certPem), 'tls.key': b64(leaf.keyPem), 'ca.crt': b64(ca.certPem) };
+    s.metadata.resourceVersion = String(++state.rv);
+    n++;
+  }
+  return n;
 }
 
 /** Mutating admission of a new object (create, dry run or apply that creates). Changes `o` in place. */

@@ -42,7 +42,8 @@ import { snapshotOf, stateFromSnapshot } from './snapshot.ts';
 import { clone, fakeCaPem, keyOf, type LabState } from './state.ts';
 import { insertObject, removeObject, replaceObject } from './store.ts';
 import { advanceJobs } from './jobs.ts';
-import { admit } from './admission.ts';
+import { admit, expireWebhookCertificates, setAdmissionFault, type AdmissionFault } from './admission.ts';
+import { advanceDeployments } from './workloads.ts';
 import { authenticate, issueAdminToken, LAB_ADMIN, requestToken, sha256, type Caller } from './tokens.ts';
 import { checkNamespace, validate } from './validation.ts';
 
@@ -103,6 +104,16 @@ export class LabCluster implements ClusterPort {
   /** A board of the lab joined the cluster: its Node appears, Ready (as its kubelet would register it). */
   registerNode(node: LabNode): void {
     registerNode(this.state, node);
+  }
+
+  /** Practice faults of the add-on stages: the webhook pod crash-looping, its certificate expired. */
+  setFault(fault: AdmissionFault, on: boolean): void {
+    setAdmissionFault(this.state, fault, on);
+  }
+
+  /** Practice fault webhook-cert-expired (an event, not a state): the webhook's certificate has run out. */
+  expireWebhookCertificates(): number {
+    return expireWebhookCertificates(this.state);
   }
 
   /** Practice "server down": every call fails as unreachable until set back. */
@@ -264,6 +275,7 @@ export class LabCluster implements ClusterPort {
 
   private authenticate(what: string): Identity {
     advanceJobs(this.state);
+    advanceDeployments(this.state);
     return authenticate(this.state, this.caller, what);
   }
 

@@ -1,0 +1,100 @@
+// The webhook's serving certificate. The certificates.k8s.io CSR API no longer signs arbitrary serving
+// certificates, so boardkube signs it itself: with the cluster CA on the master (over SSH, with openssl
+// there: the CA key never leaves the master), or, on a cluster named with --kubeconfig only, with a dedicated
+// CA made for it whose key is thrown away right after signing (a renewal makes a new CA and a new caBundle).
+import { X509Certificate } from 'node:crypto';
+import type { KubeObject } from '../../src/ports/cluster.ts';
+import { issue } from '../../src/util/x509.ts';
+import { MANAGED } from './policy.ts';
+import { TLS_SECRET, WEBHOOK_NAMESPACE } from './server-manifests.ts';
+
+export const CERT_DAYS = 365;
+/** A re-run renews a certificate with fewer days left than this. */
+export const RENEW_DAYS = 30;
+
+export interface ServingCert {
+  certPem: string;
+  keyPem: string;
+  caPem: string;
+  notAfter: string;
+  issuer: 'cluster CA' | 'dedicated CA';
+}
+
+/** A dedicated CA and a serving certificate for `names`; the CA's key exists only inside this call. */
+export function dedicatedCaCert(names: string[], days = CERT_DAYS, now = new Date()): ServingCert {
+  const caName = `boardkube webhook CA ${now.toISOString().slice(0, 10)}`;
+  const ca = issue({ commonName: caName, days: days + 1, ca: true, now });
+  const leaf = issue({ commonName: names[names.length - 1] ?? names[0]!, days, altNames: names, issuer: { certCommonName: caName, key: ca.keyPem }, now });
+  return { certPem: leaf.certPem, keyPem: leaf.keyPem, caPem: ca.certPem, notAfter: leaf.notAfter.toISOString(), issuer: 'dedicated CA' };
+}
+
+const shq = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+
+/**
+ * The script the master runs (as root) to sign a serving certificate with the cluster CA in `pkiDir`: prints
+ * the certificate, a separator line and the new private key. Only the CA certificate is read out; the CA
+ * key stays where it is.
+ */
+export function clusterCaSigningScript(pkiDir: string, names: string[], days = CERT_DAYS): string {
+  const sans = names.map((n) => (/^\d+\.\d+\.\d+\.\d+$/.test(n) ? `IP:${n}` : `DNS:${n}`)).join(',');
+  return [
+    '#!/bin/sh',
+    'set -eu',
+    'umask 077',
+    'd=$(mktemp -d)',
+    'trap \'rm -rf "$d"\' EXIT',
+    `pki=${shq(pkiDir)}`,
+    'openssl ecparam -name prime256v1 -genkey -noout -out "$d/tls.key"',
+    `openssl req -new -key "$d/tls.key" -subj ${shq(`/CN=${names[names.length - 1] ?? names[0]}`)} -out "$d/tls.csr"`,
+    `printf '%s\\n' 'basicConstraints=critical,CA:FALSE' 'keyUsage=critical,digitalSignature' 'extendedKeyUsage=serverAuth' ${shq(`subjectAltName=${sans}`)} > "$d/ext"`,
+    `openssl x509 -req -in "$d/tls.csr" -CA "$pki/ca.crt" -CAkey "$pki/ca.key" -set_serial "0x$(openssl rand -hex 16)" -days ${days} -sha256 -extfile "$d/ext" -out "$d/tls.crt" 2>/dev/null`,
+    'cat "$d/tls.crt"',
+    "echo '-----boardkube-key-follows-----'",
+    'cat "$d/tls.key"',
+    '',
+  ].join('\n');
+}
+
+/** The output of clusterCaSigningScript, with the CA certificate read separately. */
+export function parseSigned(output: string, caPem: string): ServingCert {
+  const [cert = '', key = ''] = output.split('-----boardkube-key-follows-----\n');
+  if (!cert.includes('BEGIN CERTIFICATE') || !key.includes('PRIVATE KEY')) throw new Error('signing on the master printed no certificate and key');
+  return { certPem: cert, keyPem: key, caPem, notAfter: new X509Certificate(cert).validToDate.toISOString(), issuer: 'cluster CA' };
+}
+
+export function tlsSecret(c: ServingCert): KubeObject {
+  const b64 = (s: string) => Buffer.from(s).toString('base64');
+  return {
+    apiVersion: 'v1',
+    kind: 'Secret',
+    metadata: { name: TLS_SECRET, namespace: WEBHOOK_NAMESPACE, labels: MANAGED, annotations: { 'boardkube.dev/issuer': c.issuer, 'boardkube.dev/not-after': c.notAfter } },
+    type: 'kubernetes.io/tls',
+    data: { 'tls.crt': b64(c.certPem), 'tls.key': b64(c.keyPem), 'ca.crt': b64(c.caPem) },
+  };
+}
+
+export type CertState =
+  | { ok: true; notAfter: string; daysLeft: number; caPem: string }
+  | { ok: false; why: string; notAfter?: string };
+
+/** Is the certificate in this Secret usable for the webhook for a while yet (names, issuer, days left)? */
+export function certState(secret: KubeObject | null, names: string[], now = new Date()): CertState {
+  if (!secret) return { ok: false, why: 'there is no serving certificate yet' };
+  const data = (secret.data ?? {}) as Record<string, string>;
+  const text = (k: string) => Buffer.from(data[k] ?? '', 'base64').toString('utf8');
+  let cert: X509Certificate;
+  let ca: X509Certificate;
+  try {
+    cert = new X509Certificate(text('tls.crt'));
+    ca = new X509Certificate(text('ca.crt'));
+  } catch {
+    return { ok: false, why: `Secret ${WEBHOOK_NAMESPACE}/${TLS_SECRET} holds no readable certificate and CA` };
+  }
+  const notAfter = cert.validToDate.toISOString();
+  if (!cert.checkIssued(ca) || !cert.verify(ca.publicKey)) return { ok: false, why: 'the certificate is not signed by the CA stored beside it', notAfter };
+  for (const n of names) if (!cert.checkHost(n)) return { ok: false, why: `the certificate is not valid for ${n}`, notAfter };
+  const daysLeft = Math.floor((cert.validToDate.getTime() - now.getTime()) / 86_400_000);
+  if (cert.validToDate.getTime() <= now.getTime()) return { ok: false, why: `the certificate expired on ${notAfter}`, notAfter };
+  if (daysLeft < RENEW_DAYS) return { ok: false, why: `the certificate expires in ${daysLeft} days (${notAfter}): renewing`, notAfter };
+  return { ok: true, notAfter, daysLeft, caPem: text('ca.crt') };
+}
