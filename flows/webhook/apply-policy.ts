@@ -5,6 +5,7 @@ import { describeObject } from '../../src/ports/cluster.ts';
 import { mutatingPolicySupport } from '../../src/catalog/admission.ts';
 import { toYaml } from '../../src/util/manifest-yaml.ts';
 import { requirePolicyApi } from './choose-mode.ts';
+import { optionsToVerify } from './verify-options.ts';
 import { webhookOptions } from './options.ts';
 import { MANAGED, POLICY_NAME, policyManifests } from './policy.ts';
 import { WEBHOOK_NAMESPACE } from './server-manifests.ts';
@@ -40,8 +41,8 @@ export const applyPolicyStep: Step = {
   },
   async verify(ctx) {
     // Recorded done in the other mode: run again (and be skipped) instead of counting as done.
-    if (webhookOptions(ctx).mode !== 'policy') return false;
-    const o = webhookOptions(ctx);
+    const o = await optionsToVerify(ctx);
+    if (o.mode !== 'policy') return false;
     const support = mutatingPolicySupport({ minor: o.minor });
     if (support.kind === 'absent') return false;
     const c = await ctx.ports.cluster();

@@ -5,6 +5,7 @@
 import { X509Certificate } from 'node:crypto';
 import type { KubeObject } from '../../src/ports/cluster.ts';
 import { issue } from '../../src/util/x509.ts';
+import { signCertificateScript } from '../registry/certificate-script.ts';
 import { MANAGED } from './policy.ts';
 import { TLS_SECRET, WEBHOOK_NAMESPACE } from './server-manifests.ts';
 
@@ -28,37 +29,26 @@ export function dedicatedCaCert(names: string[], days = CERT_DAYS, now = new Dat
   return { certPem: leaf.certPem, keyPem: leaf.keyPem, caPem: ca.certPem, notAfter: leaf.notAfter.toISOString(), issuer: 'dedicated CA' };
 }
 
-const shq = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+/** Where the master keeps the webhook's certificate and key (beside kubeadm's, root only). */
+export const MASTER_CERT_DIR = '/etc/kubernetes/boardkube-webhook';
+const KEY_FOLLOWS = '-----boardkube-key-follows-----';
+const isIp = (n: string) => /^\d+\.\d+\.\d+\.\d+$/.test(n);
 
 /**
- * The script the master runs (as root) to sign a serving certificate with the cluster CA in `pkiDir`: prints
- * the certificate, a separator line and the new private key. Only the CA certificate is read out; the CA
- * key stays where it is.
+ * The script the master runs (as root) to sign a serving certificate with the cluster CA in `pkiDir` (the
+ * registry stage's signing script, kept or renewed on the master), then prints the certificate and its key for
+ * the webhook's Secret. The CA key is only read by openssl on the master.
  */
-export function clusterCaSigningScript(pkiDir: string, names: string[], days = CERT_DAYS): string {
-  const sans = names.map((n) => (/^\d+\.\d+\.\d+\.\d+$/.test(n) ? `IP:${n}` : `DNS:${n}`)).join(',');
-  return [
-    '#!/bin/sh',
-    'set -eu',
-    'umask 077',
-    'd=$(mktemp -d)',
-    'trap \'rm -rf "$d"\' EXIT',
-    `pki=${shq(pkiDir)}`,
-    'openssl ecparam -name prime256v1 -genkey -noout -out "$d/tls.key"',
-    `openssl req -new -key "$d/tls.key" -subj ${shq(`/CN=${names[names.length - 1] ?? names[0]}`)} -out "$d/tls.csr"`,
-    `printf '%s\\n' 'basicConstraints=critical,CA:FALSE' 'keyUsage=critical,digitalSignature' 'extendedKeyUsage=serverAuth' ${shq(`subjectAltName=${sans}`)} > "$d/ext"`,
-    `openssl x509 -req -in "$d/tls.csr" -CA "$pki/ca.crt" -CAkey "$pki/ca.key" -set_serial "0x$(openssl rand -hex 16)" -days ${days} -sha256 -extfile "$d/ext" -out "$d/tls.crt" 2>/dev/null`,
-    'cat "$d/tls.crt"',
-    "echo '-----boardkube-key-follows-----'",
-    'cat "$d/tls.key"',
-    '',
-  ].join('\n');
+export function clusterCaSigningScript(pkiDir: string, names: string[], outDir = MASTER_CERT_DIR): string {
+  const sign = signCertificateScript({ pkiDir, outDir, dnsNames: names.filter((n) => !isIp(n)), ipAddresses: names.filter(isIp), days: CERT_DAYS, renewWithinDays: RENEW_DAYS });
+  return `${sign}cat "$dir/tls.crt"\necho '${KEY_FOLLOWS}'\ncat "$dir/tls.key"\n`;
 }
 
 /** The output of clusterCaSigningScript, with the CA certificate read separately. */
 export function parseSigned(output: string, caPem: string): ServingCert {
-  const [cert = '', key = ''] = output.split('-----boardkube-key-follows-----\n');
-  if (!cert.includes('BEGIN CERTIFICATE') || !key.includes('PRIVATE KEY')) throw new Error('signing on the master printed no certificate and key');
+  const [head = '', key = ''] = output.split(`${KEY_FOLLOWS}\n`);
+  const cert = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----\n?/.exec(head)?.[0];
+  if (!cert || !key.includes('PRIVATE KEY')) throw new Error('signing on the master printed no certificate and key');
   return { certPem: cert, keyPem: key, caPem, notAfter: new X509Certificate(cert).validToDate.toISOString(), issuer: 'cluster CA' };
 }
 

@@ -3,6 +3,7 @@
 import { mutatingPolicySupport } from '../../src/catalog/admission.ts';
 import { InputError, type Step } from '../../src/engine/types.ts';
 import { ClusterError, type ClusterPort } from '../../src/ports/cluster.ts';
+import { optionsToVerify } from './verify-options.ts';
 import { webhookOptions, type WebhookOptions } from './options.ts';
 
 /** Does the API server serve MutatingAdmissionPolicy in this version (gate and API group on)? */
@@ -65,7 +66,7 @@ export const chooseModeStep: Step = {
     return { mode: o.mode, ttlSeconds: o.ttlSeconds, apiVersion: null };
   },
   async verify(ctx) {
-    const o = webhookOptions(ctx);
+    const o = await optionsToVerify(ctx);
     if (o.mode === 'webhook') return true;
     const support = mutatingPolicySupport({ minor: o.minor });
     return support.kind !== 'absent' && (await policyServed(await ctx.ports.cluster(), support.apiVersion));

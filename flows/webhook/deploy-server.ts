@@ -4,6 +4,7 @@ import type { Step, StepContext } from '../../src/engine/types.ts';
 import { ClusterError, describeObject, type ClusterPort, type KubeObject } from '../../src/ports/cluster.ts';
 import { toYaml } from '../../src/util/manifest-yaml.ts';
 import { sleep } from '../../src/util/sleep.ts';
+import { optionsToVerify } from './verify-options.ts';
 import { webhookOptions } from './options.ts';
 import { SERVER_NAME, serverManifests, WEBHOOK_NAMESPACE } from './server-manifests.ts';
 import { serverScript } from './server-script.ts';
@@ -66,7 +67,7 @@ export const deployServerStep: Step = {
     ctx.log(`the webhook server ${WEBHOOK_NAMESPACE}/${SERVER_NAME} is ready`);
   },
   async verify(ctx) {
-    if (webhookOptions(ctx).mode !== 'webhook') return false;
+    if ((await optionsToVerify(ctx)).mode !== 'webhook') return false;
     return isReady(await (await ctx.ports.cluster()).get('apps/v1', 'Deployment', SERVER_NAME, WEBHOOK_NAMESPACE));
   },
 };

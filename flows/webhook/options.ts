@@ -54,13 +54,13 @@ export function parseWebhookOptions(raw: Record<string, unknown>, cluster: Pick<
   return { mode, modeChosen: asked ? 'asked' : 'default', ttlSeconds, minor: release.minor };
 }
 
-/**
- * The parsed options of the running stage. `status --verify` probes without the run's --set: then the mode
- * and TTL the last run chose (choose-mode's outputs) are judged, not the defaults.
- */
-export function webhookOptions(ctx: Pick<StepContext, 'options' | 'outputOf' | 'cluster'>): WebhookOptions {
-  const o = ctx.options as Partial<WebhookOptions>;
-  if ((o.mode === 'policy' || o.mode === 'webhook') && typeof o.ttlSeconds === 'number' && o.minor) return o as WebhookOptions;
-  const last = ctx.outputOf('webhook', 'choose-mode');
-  return parseWebhookOptions({ ...ctx.options, mode: last?.mode ?? undefined, ttl: typeof last?.ttlSeconds === 'number' ? String(last.ttlSeconds) : undefined }, ctx.cluster);
+export function isParsed(options: Record<string, unknown>): boolean {
+  const o = options as Partial<WebhookOptions>;
+  return (o.mode === 'policy' || o.mode === 'webhook') && typeof o.ttlSeconds === 'number' && !!o.minor;
+}
+
+/** The parsed options of the running stage; outside a run (`status --verify`) the defaults of the raw ones. */
+export function webhookOptions(ctx: Pick<StepContext, 'options' | 'cluster'>): WebhookOptions {
+  if (isParsed(ctx.options)) return ctx.options as unknown as WebhookOptions;
+  return parseWebhookOptions(ctx.options, ctx.cluster);
 }

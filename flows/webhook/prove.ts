@@ -4,6 +4,7 @@ import type { Json, Step, StepContext } from '../../src/engine/types.ts';
 import type { ClusterPort } from '../../src/ports/cluster.ts';
 import { sleep } from '../../src/util/sleep.ts';
 import { isReady, podTrouble, waitReady } from './deploy-server.ts';
+import { optionsToVerify } from './verify-options.ts';
 import { webhookOptions, type WebhookOptions } from './options.ts';
 import { admissionRows, admittedWithoutDefault, formatRows, ownTtl, type ProofRow } from './proof.ts';
 import { SERVER_NAME, serverManifests, WEBHOOK_NAMESPACE } from './server-manifests.ts';
@@ -77,7 +78,7 @@ export const proveStep: Step = {
     return { rows: rows as unknown as Json, mode: o.mode };
   },
   async verify(ctx) {
-    const o = webhookOptions(ctx);
+    const o = await optionsToVerify(ctx);
     const c = await ctx.ports.cluster();
     const down = o.mode === 'webhook' ? await serverDown(c) : undefined;
     if (down) throw new Error(down);

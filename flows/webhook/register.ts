@@ -7,6 +7,7 @@ import { toYaml } from '../../src/util/manifest-yaml.ts';
 import { contains } from '../readonly/index.ts';
 import { certState } from './certificate.ts';
 import { policyServed } from './choose-mode.ts';
+import { optionsToVerify } from './verify-options.ts';
 import { webhookOptions } from './options.ts';
 import { POLICY_NAME } from './policy.ts';
 import { serviceDnsNames, TLS_SECRET, WEBHOOK_NAMESPACE, webhookConfiguration } from './server-manifests.ts';
@@ -49,7 +50,7 @@ export const registerStep: Step = {
   },
   async verify(ctx) {
     // Recorded done in the other mode: run again (and be skipped) instead of counting as done.
-    if (webhookOptions(ctx).mode !== 'webhook') return false;
+    if ((await optionsToVerify(ctx)).mode !== 'webhook') return false;
     const c = await ctx.ports.cluster();
     const got = await c.get('admissionregistration.k8s.io/v1', 'MutatingWebhookConfiguration', POLICY_NAME);
     return !!got && contains(got.webhooks, webhookConfiguration(await caBundle(ctx)).webhooks);

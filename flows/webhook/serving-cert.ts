@@ -3,6 +3,7 @@
 import type { Step, StepContext } from '../../src/engine/types.ts';
 import { controlPlaneNode } from '../../src/cluster/spec.ts';
 import { certState, clusterCaSigningScript, dedicatedCaCert, parseSigned, RENEW_DAYS, tlsSecret, type ServingCert } from './certificate.ts';
+import { optionsToVerify } from './verify-options.ts';
 import { webhookOptions } from './options.ts';
 import { serviceDnsNames, TLS_SECRET, WEBHOOK_NAMESPACE, webhookNamespace } from './server-manifests.ts';
 
@@ -61,7 +62,7 @@ export const servingCertStep: Step = {
   },
   async verify(ctx) {
     // Recorded done in the other mode: run again (and be skipped) instead of counting as done.
-    if (webhookOptions(ctx).mode !== 'webhook') return false;
+    if ((await optionsToVerify(ctx)).mode !== 'webhook') return false;
     const c = await ctx.ports.cluster();
     return certState(await c.get('v1', 'Secret', TLS_SECRET, WEBHOOK_NAMESPACE), serviceDnsNames()).ok;
   },

@@ -4,7 +4,9 @@ import { execFileSync, spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { parse, stringify } from 'yaml';
-import { apiRequest, type ControlPlane } from '../../harness/controlplane.ts';
+import * as os from 'node:os';
+import { afterAll, beforeAll } from 'vitest';
+import { apiRequest, startControlPlane, type ControlPlane } from '../../harness/controlplane.ts';
 
 const root = path.resolve(import.meta.dirname, '../../..');
 export const BIN = path.join(root, 'bin/boardkube.js');
@@ -106,4 +108,29 @@ export function standInKubelet(cp: ControlPlane, namespace: string): { stop(): P
 
 export function writeYaml(file: string, value: unknown): void {
   fs.writeFileSync(file, stringify(value));
+}
+
+export interface RealClusterSuite {
+  tmp: string;
+  cp: ControlPlane;
+  /** The cluster file (default cluster, real key). */
+  file: string;
+  /** BOARDKUBE_STATE_DIR for the CLI. */
+  env: Record<string, string>;
+}
+
+/** One real control plane, a temp dir and a cluster file for a test file; filled in beforeAll, gone afterAll. */
+export function realClusterSuite(prefix: string): RealClusterSuite {
+  const tmp = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  const s: RealClusterSuite = { tmp, env: { BOARDKUBE_STATE_DIR: path.join(tmp, 'state') }, file: '', cp: undefined as unknown as ControlPlane };
+  beforeAll(async () => {
+    ensureBuilt();
+    s.file = clusterFile(tmp);
+    s.cp = await startControlPlane();
+  }, 900_000);
+  afterAll(async () => {
+    await s.cp?.stop();
+    fs.rmSync(tmp, { recursive: true, force: true });
+  }, 60_000);
+  return s;
 }

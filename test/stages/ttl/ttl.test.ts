@@ -1,30 +1,17 @@
 // The ttl stage against the real test control plane (etcd + kube-apiserver + kube-controller-manager with its
 // real Job and ttl-after-finished controllers), through the built CLI as a user runs it with --kubeconfig.
-import * as fs from 'node:fs';
-import * as os from 'node:os';
-import * as path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { parseGates, parseTtlOptions } from '../../../flows/ttl/index.ts';
 import { defaultCluster } from '../../../src/cluster/spec.ts';
 import { InputError } from '../../../src/engine/types.ts';
-import { apiRequest, startControlPlane, type ControlPlane } from '../../harness/controlplane.ts';
-import { boardkube, clusterFile, ensureBuilt, standInKubelet } from './helpers.ts';
+import { apiRequest, type ControlPlane } from '../../harness/controlplane.ts';
+import { boardkube, realClusterSuite, standInKubelet } from './helpers.ts';
 
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bk-ttl-'));
+const suite = realClusterSuite('bk-ttl-');
 let cp: ControlPlane;
 let file: string;
-const env = { BOARDKUBE_STATE_DIR: path.join(tmp, 'state') };
-
-beforeAll(async () => {
-  ensureBuilt();
-  file = clusterFile(tmp);
-  cp = await startControlPlane();
-}, 900_000);
-
-afterAll(async () => {
-  await cp?.stop();
-  fs.rmSync(tmp, { recursive: true, force: true });
-}, 60_000);
+let env: Record<string, string>;
+beforeAll(() => ({ cp, file, env } = suite));
 
 async function jobNames(ns = 'default'): Promise<string[]> {
   const r = await apiRequest(cp, 'GET', `/apis/batch/v1/namespaces/${ns}/jobs`);

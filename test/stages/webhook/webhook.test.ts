@@ -7,36 +7,32 @@
 import { execFile, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { X509Certificate } from 'node:crypto';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { parse, stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { admissionRows, certState, clusterCaSigningScript, dedicatedCaCert, SERVER_SOURCE_PATH, webhookConfiguration } from '../../../flows/webhook/index.ts';
-import { tlsSecret } from '../../../flows/webhook/certificate.ts';
+import { parseSigned, tlsSecret } from '../../../flows/webhook/certificate.ts';
 import { loadCluster, type KubeCluster } from '../../../src/adapters/kube/cluster.ts';
-import { apiRequest, freePort, startControlPlane, type ControlPlane } from '../../harness/controlplane.ts';
-import { boardkube, clusterFile, ensureBuilt } from '../ttl/helpers.ts';
+import { apiRequest, freePort, type ControlPlane } from '../../harness/controlplane.ts';
+import { boardkube, realClusterSuite } from '../ttl/helpers.ts';
 
 const execFileP = promisify(execFile);
-const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bk-webhook-'));
+const suite = realClusterSuite('bk-webhook-');
+let tmp: string;
 let cp: ControlPlane;
 let admin: KubeCluster;
 let file: string;
-const env = { BOARDKUBE_STATE_DIR: path.join(tmp, 'state') };
+let env: Record<string, string>;
 
-beforeAll(async () => {
-  ensureBuilt();
-  file = clusterFile(tmp);
-  cp = await startControlPlane();
+beforeAll(() => {
+  ({ tmp, cp, file, env } = suite);
   admin = loadCluster(cp.kubeconfigPath);
-}, 900_000);
+});
 
 afterAll(async () => {
   await admin?.close();
-  await cp?.stop();
-  fs.rmSync(tmp, { recursive: true, force: true });
-}, 60_000);
+});
 
 let jobCount = 0;
 /** Creates a real Job (stored) and returns its TTL as the API server stored it. */
@@ -146,10 +142,14 @@ describe('mode webhook: the project\'s server called by the real apiserver', () 
 
   it('TLS from the kubeadm CA (signed by the master\'s script): defaults, keeps, skips kube-system; server down -> Jobs still created', async () => {
     // The cluster CA of the real `kubeadm init phase certs`; the script signs as it does on the master.
-    const signed = spawnSync('sh', ['-s'], { input: clusterCaSigningScript(cp.pkiDir, ['127.0.0.1']), encoding: 'utf8' });
+    const outDir = path.join(tmp, 'master-webhook-certs');
+    const signed = spawnSync('sh', ['-s'], { input: clusterCaSigningScript(cp.pkiDir, ['127.0.0.1'], outDir), encoding: 'utf8' });
     expect(signed.status, signed.stderr).toBe(0);
-    const [certPem = '', keyPem = ''] = signed.stdout.split('-----boardkube-key-follows-----\n');
     const caPem = fs.readFileSync(path.join(cp.pkiDir, 'ca.crt'), 'utf8');
+    const { certPem, keyPem, issuer } = parseSigned(signed.stdout, caPem);
+    expect(issuer).toBe('cluster CA');
+    // Kept on the "master" with mode 0600, beside nothing of the CA but what openssl read.
+    expect(fs.statSync(path.join(outDir, 'tls.key')).mode & 0o077).toBe(0);
     const cert = new X509Certificate(certPem);
     expect(cert.checkIssued(new X509Certificate(caPem))).toBe(true);
     expect(cert.checkIP('127.0.0.1')).toBe('127.0.0.1');
