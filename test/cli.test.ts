@@ -81,7 +81,7 @@ describe('boardkube CLI', () => {
     expect(boardkube(['plan', '-f', file, '--stag', 'configure'], env).stderr).toMatch(/did you mean --stage\?/);
     expect(boardkube(['plan', '-f'], env).stderr).toMatch(/-f: needs a value/);
     expect(boardkube(['statsu'], env).stderr).toMatch(/unknown command "statsu".*did you mean status\?/);
-    expect(boardkube(['apply', '-f', file, '--stage', 'ttl', '--yes', '--lab'], env).stderr).toMatch(/not available yet/);
+    expect(boardkube(['apply', '-f', file, '--stage', 'ci', '--yes', '--lab'], env).stderr).toMatch(/not available yet/);
   });
 
   it('an unknown --set name exits 2 naming it, the stage\'s options and the closest one; nothing runs', () => {
@@ -201,7 +201,7 @@ describe('boardkube CLI', () => {
     const s = boardkube(['status', '-f', file, '--lab', '--json', '--state-dir', stateDir]);
     const status = JSON.parse(s.stdout);
     expect(status.stages.find((x: { stage: string }) => x.stage === 'configure').status).toBe('done');
-    expect(status.stages.find((x: { stage: string }) => x.stage === 'ttl').status).toBe('unavailable');
+    expect(status.stages.find((x: { stage: string }) => x.stage === 'ci').status).toBe('unavailable');
   });
 
   it('a lab fault fails the step with a clear message and exit 1; the rest of the boards are done', () => {

@@ -4,6 +4,7 @@
 // catalogue when the options were parsed; setting them changes the master's kubeadm configuration and static
 // pods and every kubelet's configuration, which needs the boards over SSH.
 import { gateIn } from '../../src/catalog/gates.ts';
+import { controlPlaneNode } from '../../src/cluster/spec.ts';
 import { InputError, type Step } from '../../src/engine/types.ts';
 import { gatesText, ttlOptions, type RequestedGate } from './options.ts';
 
@@ -43,7 +44,7 @@ export const featureGatesStep: Step = {
     ctx.log(seedGateNote(o.minor));
     if (o.gates.length === 0) return { gates: [], seedGate: 'removed' };
     // Setting gates is only possible on boards boardkube built (their master over SSH).
-    if (!ctx.outputOf('control-plane', 'init')) throw cannotReachMaster(o.gates);
+    if (!ctx.outputOf('control-plane', 'init', controlPlaneNode(ctx.cluster).name)) throw cannotReachMaster(o.gates);
     throw new InputError('gates', 'applying feature gates to a boardkube-built master is not available yet in this version of boardkube; nothing was changed', 'leave --set gates out for now');
   },
   async verify(ctx) {

@@ -12,7 +12,7 @@ const MASTER_PKI = '/etc/kubernetes/pki';
 
 /** The master is reachable over SSH only on boards boardkube built (not on a cluster named with --kubeconfig). */
 function masterReachable(ctx: StepContext): boolean {
-  return ctx.outputOf('control-plane', 'init') !== undefined;
+  return ctx.outputOf('control-plane', 'init', controlPlaneNode(ctx.cluster).name) !== undefined;
 }
 
 async function signOnMaster(ctx: StepContext, names: string[]): Promise<ServingCert> {
