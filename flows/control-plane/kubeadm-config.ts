@@ -4,6 +4,7 @@
 import { stringify } from 'yaml';
 import type { KubernetesRelease } from '../../src/catalog/versions.ts';
 import type { ProxyMode } from '../../src/cluster/spec.ts';
+import type { GateComponent } from '../../src/catalog/gates.ts';
 
 /** The kubelet's and kube-proxy's config APIs kubeadm passes on (the same in every supported minor). */
 export const KUBELET_CONFIG_API = 'kubelet.config.k8s.io/v1beta1';
@@ -46,6 +47,25 @@ export interface InitConfigInput {
   proxyMode: ProxyMode;
   /** Folder on the board with kubeadm patches. */
   patchesDir?: string;
+  /** Feature gates (checked against the catalogue for the minor), each set where its components read it. */
+  featureGates?: FeatureGateSetting[];
+}
+
+export interface FeatureGateSetting {
+  name: string;
+  value: boolean;
+  components: GateComponent[];
+}
+
+/** `--feature-gates=A=true,B=false` for one control-plane component, as a kubeadm v1beta4 extraArgs list. */
+function gateArgs(gates: FeatureGateSetting[] | undefined, component: GateComponent): { extraArgs: Array<{ name: string; value: string }> } | Record<string, never> {
+  const mine = (gates ?? []).filter((g) => g.components.includes(component));
+  return mine.length ? { extraArgs: [{ name: 'feature-gates', value: mine.map((g) => `${g.name}=${g.value}`).join(',') }] } : {};
+}
+
+function kubeletGates(gates: FeatureGateSetting[] | undefined): { featureGates?: Record<string, boolean> } {
+  const mine = (gates ?? []).filter((g) => g.components.includes('kubelet'));
+  return mine.length ? { featureGates: Object.fromEntries(mine.map((g) => [g.name, g.value])) } : {};
 }
 
 export interface JoinConfigInput {
@@ -96,13 +116,16 @@ export function initConfig(i: InitConfigInput): string {
       kubernetesVersion: `v${i.kubernetesVersion}`,
       controlPlaneEndpoint: i.controlPlaneEndpoint,
       networking: { podSubnet: i.podSubnet, serviceSubnet: i.serviceSubnet, dnsDomain: 'cluster.local' },
-      apiServer: { certSANs: i.certSANs },
+      apiServer: { certSANs: i.certSANs, ...gateArgs(i.featureGates, 'kube-apiserver') },
+      ...(gateArgs(i.featureGates, 'kube-controller-manager').extraArgs ? { controllerManager: gateArgs(i.featureGates, 'kube-controller-manager') } : {}),
+      ...(gateArgs(i.featureGates, 'kube-scheduler').extraArgs ? { scheduler: gateArgs(i.featureGates, 'kube-scheduler') } : {}),
     },
     {
       apiVersion: KUBELET_CONFIG_API,
       kind: 'KubeletConfiguration',
       // The runtime is configured for systemd's cgroups too; a mismatch is the classic kubelet that never gets healthy.
       cgroupDriver: 'systemd',
+      ...kubeletGates(i.featureGates),
     },
     {
       apiVersion: KUBE_PROXY_CONFIG_API,

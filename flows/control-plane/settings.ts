@@ -6,7 +6,7 @@ import { DEFAULT_RUNTIME, RUNTIMES, type RuntimeInfo } from '../../src/catalog/r
 import type { KubernetesRelease } from '../../src/catalog/versions.ts';
 import { controlPlaneNode, type ClusterSpec, type NodeSpec, type PodNetworkBackend, type ProxyMode } from '../../src/cluster/spec.ts';
 import { parseEndpoint } from '../../src/cluster/validate-kubernetes.ts';
-import { API_PORT, initConfig, type NodeRegistrationInput } from './kubeadm-config.ts';
+import { API_PORT, initConfig, type FeatureGateSetting, type NodeRegistrationInput } from './kubeadm-config.ts';
 
 /** boardkube's kubeadm files on a board (outside /etc/kubernetes, which kubeadm reset removes). */
 export const BOARD_DIR = '/var/lib/boardkube/kubeadm';
@@ -69,7 +69,7 @@ export function nodeRegistrationOf(cluster: ClusterSpec, node: NodeSpec): NodeRe
 }
 
 /** The master's kubeadm config for this cluster file and release. */
-export function masterInitConfig(cluster: ClusterSpec, release: KubernetesRelease): string {
+export function masterInitConfig(cluster: ClusterSpec, release: KubernetesRelease, featureGates?: FeatureGateSetting[]): string {
   const master = controlPlaneNode(cluster);
   const endpoint = endpointOf(cluster);
   const sans = [...new Set([master.address, endpoint.host, master.name])];
@@ -84,6 +84,7 @@ export function masterInitConfig(cluster: ClusterSpec, release: KubernetesReleas
     serviceSubnet: cluster.network.serviceSubnet,
     proxyMode: proxyModeOf(cluster),
     patchesDir: localPatchesDir(cluster, master) ? BOARD_PATCHES_DIR : undefined,
+    featureGates,
   });
 }
 
