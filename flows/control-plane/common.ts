@@ -12,6 +12,14 @@ export function onMaster(cluster: ClusterSpec): NodeSpec[] {
   return [controlPlaneNode(cluster)];
 }
 
+/**
+ * Did this stage build the cluster (kubeadm init ran on the master from boardkube)? Then the add-on stages may
+ * reach the master over SSH; on a cluster named with --kubeconfig only, they may not.
+ */
+export function masterBuiltHere(ctx: Pick<StepContext, 'outputOf' | 'cluster'>): boolean {
+  return ctx.outputOf('control-plane', 'init', controlPlaneNode(ctx.cluster).name) !== undefined;
+}
+
 /** A bootstrap token (kubeadm's form abcdef.0123456789abcdef) anywhere in a line becomes <token>. */
 export function redactTokens(line: string): string {
   return line.replace(/\b[a-z0-9]{6}\.[a-z0-9]{16}\b/g, '<token>');

@@ -2,6 +2,7 @@
 // renewed by a re-run when it is near its end (or expired, or made for other names).
 import type { Step, StepContext } from '../../src/engine/types.ts';
 import { controlPlaneNode } from '../../src/cluster/spec.ts';
+import { masterBuiltHere } from '../control-plane/common.ts';
 import { certState, clusterCaSigningScript, dedicatedCaCert, parseSigned, RENEW_DAYS, tlsSecret, type ServingCert } from './certificate.ts';
 import { optionsToVerify } from './verify-options.ts';
 import { webhookOptions } from './options.ts';
@@ -9,11 +10,6 @@ import { serviceDnsNames, TLS_SECRET, WEBHOOK_NAMESPACE, webhookNamespace } from
 
 /** Where the master keeps the cluster CA (kubeadm's certificatesDir). */
 const MASTER_PKI = '/etc/kubernetes/pki';
-
-/** The master is reachable over SSH only on boards boardkube built (not on a cluster named with --kubeconfig). */
-function masterReachable(ctx: StepContext): boolean {
-  return ctx.outputOf('control-plane', 'init', controlPlaneNode(ctx.cluster).name) !== undefined;
-}
 
 async function signOnMaster(ctx: StepContext, names: string[]): Promise<ServingCert> {
   const host = ctx.ports.host(controlPlaneNode(ctx.cluster));
@@ -41,7 +37,7 @@ export const servingCertStep: Step = {
   },
   plan(ctx) {
     const names = serviceDnsNames();
-    const how = masterReachable(ctx) ? `sign with the cluster CA on the master (${MASTER_PKI}/ca.key stays there)` : 'sign with a dedicated CA made for the webhook (its key is discarded after signing)';
+    const how = masterBuiltHere(ctx) ? `sign with the cluster CA on the master (${MASTER_PKI}/ca.key stays there)` : 'sign with a dedicated CA made for the webhook (its key is discarded after signing)';
     return [{ type: 'api', description: `keep Secret ${WEBHOOK_NAMESPACE}/${TLS_SECRET} if its certificate is good for ${RENEW_DAYS}+ days, else ${how}: ECDSA P-256 for ${names.join(', ')}` }];
   },
   async run(ctx) {
@@ -55,7 +51,7 @@ export const servingCertStep: Step = {
       return { notAfter: now.notAfter, issuer, renewed: false, status: certStatusLine(now.notAfter, issuer) };
     }
     ctx.log(now.why);
-    const cert = masterReachable(ctx) ? await signOnMaster(ctx, names) : dedicatedCaCert(names);
+    const cert = masterBuiltHere(ctx) ? await signOnMaster(ctx, names) : dedicatedCaCert(names);
     await c.apply([webhookNamespace(), tlsSecret(cert)], { signal: ctx.signal });
     ctx.log(`Secret ${WEBHOOK_NAMESPACE}/${TLS_SECRET}: new certificate from the ${cert.issuer}, valid until ${cert.notAfter}`);
     return { notAfter: cert.notAfter, issuer: cert.issuer, renewed: true, status: certStatusLine(cert.notAfter, cert.issuer) };

@@ -5,6 +5,7 @@ import './commands/configure.ts';
 import './commands/kubeadm.ts';
 import './commands/lease.ts';
 import './commands/packages.ts';
+import './commands/gates.ts';
 
 export { simulate, registerLabCommands } from './commands.ts';
 export { LAB_MAINLINE_KERNEL } from './commands/configure.ts';
