@@ -20,7 +20,9 @@ const execFileP = promisify(execFile);
 const cluster = { ...defaultCluster('/nonexistent'), nodes: defaultCluster('/nonexistent').nodes.slice(0, 3) };
 
 async function run(stateDir: string, stages: StageId[], options: Record<string, unknown> = {}, faults: string[] = []) {
-  const s = openSession({ cluster, stateDir, lab: true, labFaults: faults, secrets: new MemorySecrets(), options: Object.fromEntries(stages.map((id) => [id, { stateDir, ...options }])) });
+  // Files the stages keep (the admin kubeconfig) go to the state dir too.
+  process.env.BOARDKUBE_STATE_DIR = stateDir;
+  const s = openSession({ cluster, stateDir, lab: true, labFaults: faults, secrets: new MemorySecrets(), options: Object.fromEntries(stages.map((id) => [id, options])) });
   const events: EngineEvent[] = [];
   s.engine.on((e) => events.push(e));
   try {
