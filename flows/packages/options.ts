@@ -51,7 +51,7 @@ export function parsePackagesOptions(raw: Record<string, unknown>, cluster: Clus
   if (!sw.ok) throw new InputError('kubernetes.runtime', sw.problem, sw.fix);
   const user = typeof raw['build-user'] === 'string' && raw['build-user'].trim() ? raw['build-user'].trim() : undefined;
   if (user !== undefined && !/^[a-z_][a-z0-9_-]*\$?$/.test(user)) throw new InputError('--set build-user', `"${user}" is not a user name`, 'name an ordinary user of this computer, e.g. build-user=alice');
-  return { source, buildUser: user ?? process.env.SUDO_USER ?? undefined };
+  return user ? { source, buildUser: user } : { source };
 }
 
 /** Why a step that puts packages on the boards does nothing with source=installed; undefined otherwise. */

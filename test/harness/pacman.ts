@@ -4,7 +4,11 @@
 // - a scratch root for pacman (its own database, cache, log, keyring dir and pacman.conf with
 //   Architecture = aarch64), so real pacman installs the aarch64 packages without touching this machine;
 // - a local repository made with repo-add.
-import { execFile } from 'node:child_process';
+import { execFile, execFileSync } from 'node:child_process';
+import { NODE_SOFTWARE } from '../../src/catalog/packages.ts';
+import { DEFAULT_RELEASE } from '../../src/catalog/versions.ts';
+
+const execFileSyncSh = (cmd: string) => execFileSync('sh', ['-c', cmd]);
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -193,3 +197,38 @@ export async function artifactServer(files: Record<string, string>, o: { cutOnce
   const port = (server.address() as import('node:net').AddressInfo).port;
   return { base: `http://127.0.0.1:${port}`, requests, close: () => new Promise((r) => server.close(() => r())) };
 }
+
+/** A shell command (tar) for the stand-in archives. */
+function tar(cmd: string): void {
+  execFileSyncSh(cmd);
+}
+
+/** A stand-in program: a shell script that prints its name and version. */
+function standIn(file: string, say: string): void {
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.writeFileSync(file, `#!/bin/sh\necho '${say} (stand-in for the test)'\n`, { mode: 0o755 });
+}
+
+/** Archives shaped like the real releases, under names the catalogue uses. */
+export function standIns(dir: string): Record<string, string> {
+  const sw = NODE_SOFTWARE[DEFAULT_RELEASE.minor]!;
+  const out: Record<string, string> = {};
+  const crio = path.join(dir, 'crio-bundle', 'cri-o');
+  for (const b of ['crio', 'crio-status', 'pinns', 'conmon', 'conmonrs', 'crun', 'runc', 'crictl']) standIn(path.join(crio, 'bin', b), `${b} ${sw.crio}`);
+  fs.mkdirSync(path.join(crio, 'contrib'), { recursive: true });
+  fs.writeFileSync(path.join(crio, 'contrib', 'crio.service'), '[Service]\nExecStart=/usr/local/bin/crio $CRIO_CONFIG_OPTIONS\n');
+  fs.mkdirSync(path.join(crio, 'etc'), { recursive: true });
+  fs.writeFileSync(path.join(crio, 'etc', '10-crun.conf'), '[crio.runtime]\ndefault_runtime = "crun"\n[crio.runtime.runtimes.crun]\nmonitor_path = "/usr/local/bin/conmon"\n');
+  out['cri-o'] = path.join(dir, `cri-o.arm64.v${sw.crio}.tar.gz`);
+  tar(`tar -C ${path.join(dir, 'crio-bundle')} -czf ${out['cri-o']} cri-o`);
+  standIn(path.join(dir, 'crictl-dir', 'crictl'), `crictl ${sw.criTools}`);
+  out['cri-tools'] = path.join(dir, `crictl-v${sw.criTools}-linux-arm64.tar.gz`);
+  tar(`tar -C ${path.join(dir, 'crictl-dir')} -czf ${out['cri-tools']} crictl`);
+  for (const b of ['containerd', 'containerd-shim-runc-v2', 'ctr']) standIn(path.join(dir, 'ctd', 'bin', b), `${b} v${sw.containerd}`);
+  out.containerd = path.join(dir, `containerd-${sw.containerd}-linux-arm64.tar.gz`);
+  tar(`tar -C ${path.join(dir, 'ctd')} -czf ${out.containerd} bin`);
+  out.runc = path.join(dir, 'runc.arm64');
+  standIn(out.runc, `runc ${sw.runc}`);
+  return out;
+}
+

@@ -12,7 +12,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { artifacts, NODE_SOFTWARE, type ContainerRuntime } from '../../../src/catalog/packages.ts';
+import { artifacts, type ContainerRuntime } from '../../../src/catalog/packages.ts';
 import { DEFAULT_RELEASE } from '../../../src/catalog/versions.ts';
 import { findBoard } from '../../../src/boards/index.ts';
 import { defaultCluster, type ClusterSpec } from '../../../src/cluster/spec.ts';
@@ -29,7 +29,7 @@ import { parsePackagesOptions, buildDir } from '../../../flows/packages/options.
 import { renderPkgbuild } from '../../../flows/packages/pkgbuild.ts';
 import { dependenciesScript, ignoredProbe, ignorePkgScript, installScript } from '../../../flows/packages/scripts.ts';
 import { testbinDir } from '../../harness/controlplane.ts';
-import { artifactServer, BUILD_USER, ensureBuildUser, localRepository, makepkg, scratchRoot, stubPkgbuild, type ArtifactServer, type ScratchRoot } from '../../harness/pacman.ts';
+import { artifactServer, BUILD_USER, standIns, ensureBuildUser, localRepository, makepkg, scratchRoot, stubPkgbuild, type ArtifactServer, type ScratchRoot } from '../../harness/pacman.ts';
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'packages-build-'));
 // The build user must reach the folders the harness's makepkg builds in.
@@ -72,35 +72,6 @@ function ctxFor(runtime: ContainerRuntime): StepContext {
     options: parsePackagesOptions({ 'build-user': BUILD_USER }, cluster) as unknown as Record<string, unknown>,
     secrets: new MemorySecrets(),
   };
-}
-
-/** A stand-in program: a shell script that prints its name and version. */
-function standIn(file: string, say: string): void {
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  fs.writeFileSync(file, `#!/bin/sh\necho '${say} (stand-in for the test)'\n`, { mode: 0o755 });
-}
-
-/** Archives shaped like the real releases, under names the catalogue uses. */
-function standIns(dir: string): Record<string, string> {
-  const sw = NODE_SOFTWARE[DEFAULT_RELEASE.minor]!;
-  const out: Record<string, string> = {};
-  const crio = path.join(dir, 'crio-bundle', 'cri-o');
-  for (const b of ['crio', 'crio-status', 'pinns', 'conmon', 'conmonrs', 'crun', 'runc', 'crictl']) standIn(path.join(crio, 'bin', b), `${b} ${sw.crio}`);
-  fs.mkdirSync(path.join(crio, 'contrib'), { recursive: true });
-  fs.writeFileSync(path.join(crio, 'contrib', 'crio.service'), '[Service]\nExecStart=/usr/local/bin/crio $CRIO_CONFIG_OPTIONS\n');
-  fs.mkdirSync(path.join(crio, 'etc'), { recursive: true });
-  fs.writeFileSync(path.join(crio, 'etc', '10-crun.conf'), '[crio.runtime]\ndefault_runtime = "crun"\n[crio.runtime.runtimes.crun]\nmonitor_path = "/usr/local/bin/conmon"\n');
-  out['cri-o'] = path.join(dir, `cri-o.arm64.v${sw.crio}.tar.gz`);
-  sh(`tar -C ${path.join(dir, 'crio-bundle')} -czf ${out['cri-o']} cri-o`);
-  standIn(path.join(dir, 'crictl-dir', 'crictl'), `crictl ${sw.criTools}`);
-  out['cri-tools'] = path.join(dir, `crictl-v${sw.criTools}-linux-arm64.tar.gz`);
-  sh(`tar -C ${path.join(dir, 'crictl-dir')} -czf ${out['cri-tools']} crictl`);
-  for (const b of ['containerd', 'containerd-shim-runc-v2', 'ctr']) standIn(path.join(dir, 'ctd', 'bin', b), `${b} v${sw.containerd}`);
-  out.containerd = path.join(dir, `containerd-${sw.containerd}-linux-arm64.tar.gz`);
-  sh(`tar -C ${path.join(dir, 'ctd')} -czf ${out.containerd} bin`);
-  out.runc = path.join(dir, 'runc.arm64');
-  standIn(out.runc, `runc ${sw.runc}`);
-  return out;
 }
 
 beforeAll(async () => {

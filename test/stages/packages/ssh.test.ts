@@ -5,9 +5,15 @@
 import { createHash } from 'node:crypto';
 import * as fs from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BOARD_PACKAGE_DIR } from '../../../flows/packages/options.ts';
+import { execFileSync } from 'node:child_process';
+import * as path from 'node:path';
+import { artifacts } from '../../../src/catalog/packages.ts';
+import { DEFAULT_RELEASE } from '../../../src/catalog/versions.ts';
+import { buildStep, builtPackages } from '../../../flows/packages/build.ts';
+import { BOARD_PACKAGE_DIR, downloadDir } from '../../../flows/packages/options.ts';
 import { uploadStep } from '../../../flows/packages/upload.ts';
 import { uploadRig, type UploadRig } from '../../harness/pacman-boards.ts';
+import { standIns } from '../../harness/pacman.ts';
 
 let rig: UploadRig;
 beforeAll(async () => {
@@ -49,5 +55,30 @@ describe('upload on five real SSH boards at once', () => {
     const again = (await uploadStep.run!(rig.ctx(node), [])) as { sent: number };
     expect(again.sent).toBeLessThan(rig.files.length);
     expect(await uploadStep.verify(rig.ctx(node))).toBe(true);
+  }, 300_000);
+
+  it('without makepkg on this computer, the master builds the packages and they come back here', async () => {
+    const master = rig.nodes[0]!;
+    const ctx = { ...rig.ctx(null), options: { source: { kind: 'upstream' }, buildUser: rig.boards[0]!.user } };
+    // Stand-ins for the downloads (the master's makepkg checks them against the same sha256 as here).
+    const dl = downloadDir(ctx);
+    fs.mkdirSync(dl, { recursive: true });
+    const made = standIns(path.join(path.dirname(dl), 'stand-ins'));
+    for (const a of artifacts(DEFAULT_RELEASE, 'cri-o')) {
+      const src = made[a.id] ?? path.join(path.dirname(dl), 'stand-ins', a.id);
+      if (!made[a.id]) fs.writeFileSync(src, `#!/bin/sh\necho 'Kubernetes v${DEFAULT_RELEASE.patch} (stand-in)'\n`, { mode: 0o755 });
+      fs.copyFileSync(src, path.join(dl, a.file));
+      fs.writeFileSync(path.join(dl, `${a.file}.sha256`), `${sha(src)}  ${a.file}\n`);
+    }
+    for (const f of rig.files) fs.rmSync(f.path);
+    rig.workbench.makepkg = async () => null;
+    const plan = await buildStep.plan(ctx);
+    expect(plan.filter((a) => a.type === 'command').map((a) => a.description)[0]).toMatch(new RegExp(`makepkg is not on this computer: send these files and the downloads to ${master.name}`));
+    await buildStep.run!(ctx, plan);
+    const built = (await builtPackages(ctx))!;
+    expect(built.map((b) => b.name)).toEqual(['kubeadm', 'kubelet', 'kubectl', 'cri-tools', 'cri-o']);
+    const info = execFileSync('pacman', ['-Qip', built.find((b) => b.name === 'kubelet')!.path], { encoding: 'utf8' });
+    expect(info).toMatch(new RegExp(`^Version\\s+: ${DEFAULT_RELEASE.patch.replace(/\./g, '\\.')}-1$`, 'm'));
+    expect(info).toMatch(/^Architecture\s+: aarch64$/m);
   }, 300_000);
 });
