@@ -32,6 +32,7 @@ export function dedicatedCaCert(names: string[], days = CERT_DAYS, now = new Dat
 /** Where the master keeps the webhook's certificate and key (beside kubeadm's, root only). */
 export const MASTER_CERT_DIR = '/etc/kubernetes/boardkube-webhook';
 const KEY_FOLLOWS = '-----boardkube-key-follows-----';
+const CA_FOLLOWS = '-----boardkube-ca-follows-----';
 const isIp = (n: string) => /^\d+\.\d+\.\d+\.\d+$/.test(n);
 
 /**
@@ -41,12 +42,13 @@ const isIp = (n: string) => /^\d+\.\d+\.\d+\.\d+$/.test(n);
  */
 export function clusterCaSigningScript(pkiDir: string, names: string[], outDir = MASTER_CERT_DIR): string {
   const sign = signCertificateScript({ pkiDir, outDir, dnsNames: names.filter((n) => !isIp(n)), ipAddresses: names.filter(isIp), days: CERT_DAYS, renewWithinDays: RENEW_DAYS });
-  return `${sign}cat "$dir/tls.crt"\necho '${KEY_FOLLOWS}'\ncat "$dir/tls.key"\n`;
+  return `${sign}cat "$dir/tls.crt"\necho '${KEY_FOLLOWS}'\ncat "$dir/tls.key"\necho '${CA_FOLLOWS}'\ncat "$pki/ca.crt"\n`;
 }
 
-/** The output of clusterCaSigningScript, with the CA certificate read separately. */
-export function parseSigned(output: string, caPem: string): ServingCert {
-  const [head = '', key = ''] = output.split(`${KEY_FOLLOWS}\n`);
+/** The output of clusterCaSigningScript: the certificate, its key and the cluster CA that signed it. */
+export function parseSigned(output: string): ServingCert {
+  const [head = '', rest = ''] = output.split(`${KEY_FOLLOWS}\n`);
+  const [key = '', caPem = ''] = rest.split(`${CA_FOLLOWS}\n`);
   const cert = /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----\n?/.exec(head)?.[0];
   if (!cert || !key.includes('PRIVATE KEY')) throw new Error('signing on the master printed no certificate and key');
   return { certPem: cert, keyPem: key, caPem, notAfter: new X509Certificate(cert).validToDate.toISOString(), issuer: 'cluster CA' };

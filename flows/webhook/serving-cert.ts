@@ -13,10 +13,9 @@ const MASTER_PKI = '/etc/kubernetes/pki';
 
 async function signOnMaster(ctx: StepContext, names: string[]): Promise<ServingCert> {
   const host = ctx.ports.host(controlPlaneNode(ctx.cluster));
-  const ca = await host.exec(`cat ${MASTER_PKI}/ca.crt`, { sudo: true, signal: ctx.signal });
-  const r = await host.exec('sh -s', { sudo: true, stdin: clusterCaSigningScript(MASTER_PKI, names), signal: ctx.signal });
+  const r = await host.exec(clusterCaSigningScript(MASTER_PKI, names), { sudo: true, signal: ctx.signal });
   if (r.code !== 0) throw new Error(`signing the webhook certificate with the cluster CA on the master failed (exit ${r.code}): ${r.stderr.trim().split('\n').pop() ?? ''}`);
-  const cert = parseSigned(r.stdout, ca.stdout);
+  const cert = parseSigned(r.stdout);
   // The serving key is a secret: redacted wherever it could show up.
   ctx.secrets.set('webhook-serving-key', cert.keyPem);
   return cert;

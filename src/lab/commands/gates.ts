@@ -5,6 +5,7 @@
 import { parseAllDocuments } from 'yaml';
 import type { LabBoardData } from '../board.ts';
 import { registerLabCommands } from '../commands.ts';
+import { issue } from '../../util/x509.ts';
 
 const INIT_CONFIG = '/var/lib/boardkube/kubeadm/init.yaml';
 const GATES_CONFIG = '/var/lib/boardkube/kubeadm/init-gates.yaml';
@@ -58,6 +59,27 @@ registerLabCommands([
     run: (b) => {
       b.facts.kubeletConfigMapGates = kubeletGates(b.files[INIT_CONFIG]);
       return { ms: 2000 };
+    },
+  },
+]);
+
+// The webhook stage on a cluster boardkube built: its serving certificate signed "with the cluster CA on the
+// master" (flows/webhook/certificate.ts). The lab's cluster CA is no real certificate, so the simulator signs
+// with a CA of its own made for this answer (real X.509, checked like the real one) and prints that as ca.crt.
+registerLabCommands([
+  {
+    name: 'webhook serving certificate signed on the master (openssl x509 -req -CA ca.crt)',
+    match: /-----boardkube-key-follows-----[\s\S]*-----boardkube-ca-follows-----/,
+    run: (_b, _m, script) => {
+      const sans = /^sans='([^']*)'$/m.exec(script)?.[1] ?? '';
+      const names = sans.split(',').map((s) => s.replace(/^(DNS|IP):/, '')).filter(Boolean);
+      const days = Number(/-days (\d+)/.exec(script)?.[1] ?? '365');
+      const ca = issue({ commonName: 'kubernetes', days: 3650, ca: true });
+      const leaf = issue({ commonName: names[0] ?? 'webhook', days, altNames: names, issuer: { certCommonName: 'kubernetes', key: ca.keyPem } });
+      return {
+        stdout: `certificate: new\nexpires: ${leaf.notAfter.toUTCString()}\n${leaf.certPem}-----boardkube-key-follows-----\n${leaf.keyPem}-----boardkube-ca-follows-----\n${ca.certPem}`,
+        ms: 1500,
+      };
     },
   },
 ]);

@@ -73,3 +73,17 @@ describe('ttl stage: feature gates on a boardkube-built cluster (practice lab)',
     fs.rmSync(dir, { recursive: true, force: true });
   });
 });
+
+describe('webhook stage on a cluster boardkube built (practice lab)', () => {
+  it('mode webhook signs the serving certificate on the master; the proof passes', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bk-webhook-built-lab-'));
+    expect((await run(dir, ['configure'])).outcome).toBe('done');
+    expect((await run(dir, ['control-plane'])).outcome).toBe('done');
+    const r = await run(dir, ['webhook'], { mode: 'webhook' });
+    expect(errors(r.events)).toEqual([]);
+    expect(r.outcome).toBe('done');
+    expect(logs(r.events).join('\n')).toMatch(/new certificate from the cluster CA/);
+    expect(logs(r.events).join('\n')).not.toMatch(/PRIVATE KEY/);
+    fs.rmSync(dir, { recursive: true, force: true });
+  }, 120_000);
+});

@@ -146,7 +146,8 @@ describe('mode webhook: the project\'s server called by the real apiserver', () 
     const signed = spawnSync('sh', ['-s'], { input: clusterCaSigningScript(cp.pkiDir, ['127.0.0.1'], outDir), encoding: 'utf8' });
     expect(signed.status, signed.stderr).toBe(0);
     const caPem = fs.readFileSync(path.join(cp.pkiDir, 'ca.crt'), 'utf8');
-    const { certPem, keyPem, issuer } = parseSigned(signed.stdout, caPem);
+    const { certPem, keyPem, issuer, caPem: printed } = parseSigned(signed.stdout);
+    expect(printed).toBe(caPem);
     expect(issuer).toBe('cluster CA');
     // Kept on the "master" with mode 0600, beside nothing of the CA but what openssl read.
     expect(fs.statSync(path.join(outDir, 'tls.key')).mode & 0o077).toBe(0);
