@@ -5,10 +5,11 @@ import { controlPlaneStage } from './control-plane/index.ts';
 import { flashStage } from './flash/index.ts';
 import { packagesStage } from './packages/index.ts';
 import { readonlyStage } from './readonly/index.ts';
+import { registryStage } from './registry/index.ts';
 import { ttlStage } from './ttl/index.ts';
 import { webhookStage } from './webhook/index.ts';
 import { workersStage } from './workers/index.ts';
-import { ciStage, registryStage } from './unavailable/index.ts';
+import { ciStage } from './unavailable/index.ts';
 
 export const STAGES: readonly Stage[] = [
   flashStage,

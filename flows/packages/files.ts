@@ -2,6 +2,7 @@
 // The kubelet's unit and kubeadm's drop-in follow kubernetes/release (cmd/krel/templates/latest/kubelet/): the
 // kubelet restarts every 10 s until kubeadm writes its configuration, and kubeadm's flags come from the files
 // kubeadm init/join writes. The user's own kubelet flags go into /etc/kubernetes/kubelet.env (Arch's place).
+import { RUNTIMES } from '../../src/catalog/runtimes.ts';
 
 export const KUBELET_SERVICE_PATH = '/usr/lib/systemd/system/kubelet.service';
 export const KUBEADM_DROPIN_PATH = '/usr/lib/systemd/system/kubelet.service.d/10-kubeadm.conf';
@@ -64,7 +65,7 @@ plugin_dirs = ["/opt/cni/bin/", "/usr/lib/cni/"]
 `;
 }
 
-/** containerd 2.x (config version 3): the systemd cgroup driver for runc, kubeadm's pause image, CNI folders. */
+/** containerd 2.x (config version 3): the systemd cgroup driver for runc, kubeadm's pause image, CNI folders, certs.d. */
 export function containerdConfig(pauseImage: string): string {
   return `# Written by boardkube. The kubelet and containerd must agree on the cgroup driver (systemd).
 version = 3
@@ -78,6 +79,10 @@ version = 3
 [plugins.'io.containerd.cri.v1.runtime'.cni]
   bin_dirs = ['/opt/cni/bin', '/usr/lib/cni']
   conf_dir = '/etc/cni/net.d'
+
+# Per-registry settings (the registry stage's CA for HOST:PORT) in certs.d/HOST:PORT/hosts.toml, read on every pull.
+[plugins.'io.containerd.cri.v1.images'.registry]
+  config_path = '${RUNTIMES.containerd.registryCertsDir}'
 `;
 }
 

@@ -3,13 +3,17 @@
 import bcrypt from 'bcryptjs';
 import type { Step, StepContext } from '../../src/engine/types.ts';
 import type { KubeObject } from '../../src/ports/cluster.ts';
+import { sleep } from '../../src/util/sleep.ts';
 import { CERT_DIR, master, optionsOf, readAsRoot } from './common.ts';
 import { PASSWORD_SECRET, readPasswordFile } from './credentials.ts';
 import { htpasswdSecret, pullSecret, registryManifests, tlsSecret, toYaml, type RegistryDeployment } from './manifests.ts';
+import { tlsProbeScript } from './trust-files.ts';
 import { REGISTRY_IMAGE } from '../../src/catalog/images.ts';
 
 export const DATA_DIR = '/var/lib/boardkube/registry';
+// A board pulls registry:3 (about 10 MB) and starts it: minutes on a slow card.
 const READY_TIMEOUT_MS = 5 * 60_000;
+const POLL_MS = 3000;
 
 function deployment(ctx: StepContext): RegistryDeployment {
   const o = optionsOf(ctx);
@@ -19,6 +23,13 @@ function deployment(ctx: StepContext): RegistryDeployment {
 /** The htpasswd line the registry checks logins against: bcrypt, as distribution requires. */
 export function htpasswdLine(user: string, password: string): string {
   return `${user}:${bcrypt.hashSync(password, 10)}`;
+}
+
+/** What the registry answers the master over TLS, checked with the cluster CA: 401 once it serves. */
+async function answerOnMaster(ctx: StepContext): Promise<string> {
+  const o = optionsOf(ctx);
+  const r = await master(ctx).exec(tlsProbeScript(`${o.pkiDir}/ca.crt`, o.hostPort), { signal: ctx.signal, timeoutMs: 30_000 });
+  return r.code === 0 ? r.stdout.trim() : (r.stderr.trim().split('\n').pop() ?? `curl exited ${r.code}`);
 }
 
 function password(ctx: StepContext): string {
@@ -46,17 +57,23 @@ export const deployStep: Step = {
     const objects: KubeObject[] = [namespace!, tlsSecret(o.namespace, cert, key), htpasswdSecret(o.namespace, htpasswdLine(o.user, pw)), ...rest, ...o.pullNamespaces.map((ns) => pullSecret(ns, o.hostPort, o.user, pw))];
     const cluster = await ctx.ports.cluster();
     for (const r of await cluster.apply(objects, { signal: ctx.signal })) ctx.log(`${r.object.kind} ${r.object.metadata.name}: ${r.outcome}`);
-    ctx.progress({ message: `waiting for the registry pod on ${o.storageNode.name}` });
-    await cluster.waitFor('apps/v1', 'Deployment', 'registry', o.namespace, (d) => Number((d.status as { readyReplicas?: number } | undefined)?.readyReplicas ?? 0) >= 1, { timeoutMs: READY_TIMEOUT_MS, signal: ctx.signal });
+    // Ready is when the registry answers at HOST:PORT over TLS with the cluster CA, as the nodes will reach it.
+    const deadline = Date.now() + READY_TIMEOUT_MS;
+    let last = '';
+    for (;;) {
+      last = await answerOnMaster(ctx);
+      if (last === '401') break;
+      if (Date.now() > deadline) throw new Error(`the registry did not answer at https://${o.hostPort}/v2/ within ${READY_TIMEOUT_MS / 60_000} minutes (last answer: ${last}); see \`kubectl -n ${o.namespace} describe pod -l app.kubernetes.io/name=registry\``);
+      ctx.progress({ message: `waiting for the registry pod on ${o.storageNode.name} to answer (${last})` });
+      await sleep(POLL_MS, ctx.signal);
+    }
     return { hostPort: o.hostPort, image: REGISTRY_IMAGE };
   },
   async verify(ctx) {
     const o = optionsOf(ctx);
     const cluster = await ctx.ports.cluster();
-    const d = await cluster.get('apps/v1', 'Deployment', 'registry', o.namespace);
     const svc = await cluster.get('v1', 'Service', 'registry', o.namespace);
-    const ready = Number((d?.status as { readyReplicas?: number } | undefined)?.readyReplicas ?? 0) >= 1;
     const port = (svc?.spec as { ports?: Array<{ nodePort?: number }> } | undefined)?.ports?.[0]?.nodePort;
-    return ready && port === o.port;
+    return port === o.port && (await answerOnMaster(ctx).catch(() => '')) === '401';
   },
 };

@@ -2,18 +2,16 @@
 // CRI-O reads /etc/containers/certs.d/HOST:PORT/ca.crt on every pull; containerd reads
 // /etc/containerd/certs.d/HOST:PORT/hosts.toml through its config_path (DOMAIN.md). HOST:PORT must be exactly
 // what image references name, or the runtime does not look there.
+import { RUNTIMES, type ContainerRuntime } from '../../src/catalog/runtimes.ts';
 import type { PlannedAction } from '../../src/engine/types.ts';
 
-export type Runtime = 'cri-o' | 'containerd';
+type Runtime = ContainerRuntime;
 
 /** Arch Linux ARM's system trust: anchors plus update-ca-trust (p11-kit), so curl and friends trust it too. */
 export const SYSTEM_TRUST = { anchorDir: '/etc/ca-certificates/trust-source/anchors', update: 'update-ca-trust' } as const;
-export const CONTAINERD_CERTS_DIR = '/etc/containerd/certs.d';
-export const CRIO_CERTS_DIR = '/etc/containers/certs.d';
-
-/** Where the runtime looks for the CA of HOST:PORT. */
+/** Where the runtime looks for the CA of HOST:PORT (containerd: the file its hosts.toml names). */
 export function runtimeCaPath(runtime: Runtime, hostPort: string): string {
-  return runtime === 'cri-o' ? `${CRIO_CERTS_DIR}/${hostPort}/ca.crt` : `${CONTAINERD_CERTS_DIR}/${hostPort}/ca.crt`;
+  return `${RUNTIMES[runtime].registryCertsDir}/${hostPort}/ca.crt`;
 }
 
 export function containerdHostsToml(hostPort: string): string {
@@ -30,7 +28,7 @@ export function trustActions(runtime: Runtime, hostPort: string, caPem: string, 
     { type: 'file', description: `the cluster CA where ${runtime} looks for ${hostPort}`, path: runtimeCaPath(runtime, hostPort), content: caPem, mode: 0o644, sudo: true },
   ];
   if (runtime === 'containerd') {
-    actions.push({ type: 'file', description: `containerd's host configuration for ${hostPort}`, path: `${CONTAINERD_CERTS_DIR}/${hostPort}/hosts.toml`, content: containerdHostsToml(hostPort), mode: 0o644, sudo: true });
+    actions.push({ type: 'file', description: `containerd's host configuration for ${hostPort}`, path: `${RUNTIMES.containerd.registryCertsDir}/${hostPort}/hosts.toml`, content: containerdHostsToml(hostPort), mode: 0o644, sudo: true });
   }
   actions.push(
     { type: 'file', description: "the cluster CA in the board's system trust", path: anchorPath(cluster), content: caPem, mode: 0o644, sudo: true },
@@ -40,9 +38,9 @@ export function trustActions(runtime: Runtime, hostPort: string, caPem: string, 
 }
 
 /**
- * A probe run on the board: the registry answers /v2/ over TLS checked with the very CA file the runtime reads.
- * 401 is the expected answer without credentials: the TLS handshake and the registry are what is proven.
+ * A probe run on a board: the registry answers /v2/ over TLS checked with the given CA file (on the nodes: the
+ * very file the runtime reads). 401 is the expected answer without credentials: TLS and the registry are proven.
  */
-export function tlsProbeScript(runtime: Runtime, hostPort: string): string {
-  return `curl -sS --max-time 10 --cacert '${runtimeCaPath(runtime, hostPort)}' -o /dev/null -w '%{http_code}\\n' 'https://${hostPort}/v2/'\n`;
+export function tlsProbeScript(caFile: string, hostPort: string): string {
+  return `curl -sS --max-time 10 --cacert '${caFile}' -o /dev/null -w '%{http_code}\\n' 'https://${hostPort}/v2/'\n`;
 }

@@ -6,5 +6,4 @@ function notYet(id: StageId, title: string, summary: string, requires: StageId[]
   return { id, title, summary, requires, unavailable: 'this stage is not available yet in this version of boardkube', steps: [] };
 }
 
-export const registryStage = notYet('registry', 'Registry', 'A registry signed by the cluster CA and trusted by every node.', ['workers']);
 export const ciStage = notYet('ci', 'CI on the cluster', 'A CI server and runner on the cluster, deploying with a scoped account.', ['registry']);

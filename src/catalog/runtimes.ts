@@ -8,11 +8,13 @@ export interface RuntimeInfo {
   criSocket: string;
   /** The system service (systemctl restart NAME). */
   service: string;
+  /** Where the runtime reads per-registry trust, one folder per HOST:PORT (CRI-O: ca.crt; containerd: hosts.toml). */
+  registryCertsDir: string;
 }
 
 export const RUNTIMES: Record<ContainerRuntime, RuntimeInfo> = {
-  'cri-o': { id: 'cri-o', criSocket: 'unix:///var/run/crio/crio.sock', service: 'crio' },
-  containerd: { id: 'containerd', criSocket: 'unix:///var/run/containerd/containerd.sock', service: 'containerd' },
+  'cri-o': { id: 'cri-o', criSocket: 'unix:///var/run/crio/crio.sock', service: 'crio', registryCertsDir: '/etc/containers/certs.d' },
+  containerd: { id: 'containerd', criSocket: 'unix:///var/run/containerd/containerd.sock', service: 'containerd', registryCertsDir: '/etc/containerd/certs.d' },
 };
 
 export const DEFAULT_RUNTIME: ContainerRuntime = 'cri-o';

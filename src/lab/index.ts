@@ -6,6 +6,7 @@ import './commands/kubeadm.ts';
 import './commands/lease.ts';
 import './commands/packages.ts';
 import './commands/gates.ts';
+import './commands/registry.ts';
 
 export { simulate, registerLabCommands } from './commands.ts';
 export { LAB_MAINLINE_KERNEL } from './commands/configure.ts';

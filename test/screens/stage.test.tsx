@@ -93,18 +93,18 @@ describe('resume and the stage screen', () => {
     await ui.pressUntil(KEY.down, (f) => f.includes('› Resume zeta'));
     ui.write(KEY.enter);
     await waitFor(() => ui!.controller.getSnapshot().screen === 'stage', 'the stages');
-    const f = await ui.press('8', 'registry: Registry');
+    const f = await ui.press('9', 'ci: CI on the cluster');
     expect(f).toContain('This stage is not available yet');
     // It advertises no key that would do nothing there.
     expect(f).not.toMatch(/Enter run|c commands|o options/);
     ui.write(KEY.enter);
     await new Promise((r) => setImmediate(r));
     expect(ui.controller.running).toBe(false);
-    expect(ui.controller.getSnapshot().stages.find((s) => s.id === 'registry')!.status).toBe('unavailable');
+    expect(ui.controller.getSnapshot().stages.find((s) => s.id === 'ci')!.status).toBe('unavailable');
     // A refused run shows its error on its own stage only, never later on another one.
-    void ui.controller.runStage('registry');
-    await waitFor(() => ui!.controller.getSnapshot().run.error?.includes('stage "registry" is not available yet'), 'the refusal');
-    expect(ui.controller.getSnapshot().run.origin).toBe('registry');
+    void ui.controller.runStage('ci');
+    await waitFor(() => ui!.controller.getSnapshot().run.error?.includes('stage "ci" is not available yet'), 'the refusal');
+    expect(ui.controller.getSnapshot().run.origin).toBe('ci');
     const other = await ui.press('0', 'readonly: Read-only access');
     expect(other).not.toContain('not available yet:');
   });
