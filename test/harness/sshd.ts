@@ -77,6 +77,18 @@ export interface Board {
 }
 
 let boardCounter = 0;
+
+/**
+ * A root board's sessions get a HOME of their own: this machine's /root/.bashrc runs `pyenv rehash`, and a login
+ * killed in the middle of it (cancel and kill -9 tests do that) leaves a lock behind that makes every later root
+ * login wait 60 s. Boards of the sudo test users have fresh homes and keep theirs.
+ */
+function sessionEnv(user: string, dir: string, env: Record<string, string> = {}): Record<string, string> {
+  if (user !== 'root' || env.HOME) return env;
+  const home = path.join(dir, 'home');
+  fs.mkdirSync(home, { recursive: true, mode: 0o700 });
+  return { HOME: home, ...env };
+}
 // A /24 of 127/8 per process so parallel test files do not collide on addresses.
 const subnet = 20 + (process.pid % 200);
 
@@ -140,7 +152,7 @@ export async function startBoard(opts: BoardOptions = {}): Promise<Board> {
         'MaxStartups 100',
         'MaxSessions 100',
         'LogLevel VERBOSE',
-        ...Object.entries(opts.setEnv ?? {}).map(([k, v]) => `SetEnv ${k}=${JSON.stringify(v)}`),
+        ...Object.entries(sessionEnv(user, dir, opts.setEnv)).map(([k, v]) => `SetEnv ${k}=${JSON.stringify(v)}`),
         '',
       ].join('\n'),
     );
