@@ -34,6 +34,9 @@ export const NODE_PRIVATE_DIRS = [
   '/usr/local/sbin',
 ];
 
+/** A login's PATH on the node (Debian sshd's default): the node's programs in /usr/local/sbin come first. */
+const NODE_PATH = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
 /** Debian's CNI plugins (containernetworking-plugins), which the node's /opt/cni/bin starts with, as on a board. */
 const CNI_PLUGINS = '/usr/lib/cni';
 
@@ -105,8 +108,10 @@ export async function startNode(ctx: NodeContext, opts: NodeOptions & { address:
   let sshd: ChildProcess | undefined;
   let stopped = false;
 
+  // The node's own PATH, as its sshd gives a login (/usr/local/sbin first): the test process's PATH may put
+  // /usr/bin first, where Debian's real systemctl (which cannot run here) would shadow the node's stand-in.
   const exec = (args: string[], o: { input?: string; timeoutMs?: number } = {}): Promise<Output> =>
-    run('nsenter', ['-t', String(holder), '-n', '-m', '-u', '--', ...args], o);
+    run('nsenter', ['-t', String(holder), '-n', '-m', '-u', '--', 'env', `PATH=${NODE_PATH}`, ...args], o);
 
   const node: HarnessNode = {
     name,
