@@ -44,7 +44,7 @@ describe('80x24', () => {
     expectFits(await ui.press('c', 'Commands of'), 'show commands');
     await ui.press(KEY.escape, /log: /);
     expectFits(await ui.pressUntil(KEY.up, (f) => f.includes('Connectivity: reach every board')), 'connectivity');
-    expectFits(await ui.press('8', 'not available yet in this version'), 'an unavailable stage');
+    expectFits(await ui.press('9', 'not available yet in this version'), 'an unavailable stage');
     expectFits(await ui.press('s', 'Summary: lab'), 'summary');
   });
 

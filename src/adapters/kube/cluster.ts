@@ -54,6 +54,26 @@ export function loadCluster(kubeconfigPath: string, opts: LoadClusterOptions = {
   return new KubeCluster(kubeconfigPath, opts);
 }
 
+/**
+ * Whether our apply changed the object. A resourceVersion that moved is not enough: a controller may have written
+ * meanwhile (a Deployment's revision, its status). So: did our managedFields entry change, or did any part we sent
+ * (everything but status, and our own labels and annotations) read differently afterwards?
+ */
+function applyChanged(sent: KubeObject, before: KubeObject, after: KubeObject): boolean {
+  if (before.metadata.resourceVersion === after.metadata.resourceVersion) return false;
+  const entry = (o: KubeObject) =>
+    JSON.stringify(((o.metadata.managedFields ?? []) as Array<{ manager?: string; operation?: string; subresource?: string }>).find((e) => e.manager === FIELD_MANAGER && e.operation === 'Apply' && !e.subresource) ?? null);
+  if (entry(before) !== entry(after)) return true;
+  const mine = (map: unknown, keys: unknown) => Object.keys((keys as Record<string, unknown>) ?? {}).map((k) => ((map as Record<string, unknown>) ?? {})[k] ?? null);
+  const parts = (o: KubeObject) =>
+    JSON.stringify([
+      ...Object.keys(sent).filter((k) => !['apiVersion', 'kind', 'metadata', 'status'].includes(k)).map((k) => o[k]),
+      mine(o.metadata.labels, sent.metadata.labels),
+      mine(o.metadata.annotations, sent.metadata.annotations),
+    ]);
+  return parts(before) !== parts(after);
+}
+
 export class KubeCluster implements ClusterPort {
   readonly server: string;
   readonly kubeconfigPath: string;
@@ -147,8 +167,7 @@ export class KubeCluster implements ClusterPort {
         body: obj,
       });
       if (!after) throw new ClusterError('server', `${what}: the API server answered without the object`);
-      const rvBefore = before?.metadata.resourceVersion;
-      const outcome: ApplyOutcome = !before ? 'created' : rvBefore === after.metadata.resourceVersion ? 'unchanged' : 'configured';
+      const outcome: ApplyOutcome = !before ? 'created' : applyChanged(obj, before, after) ? 'configured' : 'unchanged';
       results.push({ object: after, outcome });
     }
     return results;
