@@ -16,15 +16,22 @@ export interface Problem {
 }
 
 export class InvalidClusterError extends Error {
-  constructor(readonly problems: Problem[], readonly file?: string) {
+  constructor(readonly problems: Array<Problem & { line?: number }>, readonly file?: string) {
     super(formatProblems(problems, file));
     this.name = 'InvalidClusterError';
   }
 }
 
-export function formatProblems(problems: Problem[], file?: string): string {
-  const head = file ? `${file}: ` : '';
-  return problems.map((p) => `${head}${p.field}: ${p.message} (fix: ${p.fix})`).join('\n');
+/** One line per problem: `FILE:LINE: field: message (fix: ...)`, as compilers name a place (the line when known). */
+export function formatProblems(problems: Array<Problem & { line?: number }>, file?: string): string {
+  return problems
+    .map((p) => {
+      const head = file ? `${file}${p.line ? `:${p.line}` : ''}: ` : '';
+      // A problem of the whole file (not YAML, a folder) has no field to name.
+      const field = p.field === '(file)' && file ? '' : `${p.field}: `;
+      return `${head}${field}${p.message} (fix: ${p.fix})`;
+    })
+    .join('\n');
 }
 
 export interface ValidateOptions {
