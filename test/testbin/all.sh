@@ -4,6 +4,7 @@
 #   build-cluster.sh    container runtime, CNI, CoreDNS, flannel and images for real-cluster tests
 #   build.sh (kubeadm)  kubeadm alone for every other version pinned in src/catalog/versions.ts (config validate)
 #   registry.sh         the real registry (distribution v3) and crane, for the registry stage's tests
+#   gitea.sh            Gitea (Forgejo's API), for the ci stage's forge automation tests
 # The LAST line on stdout is build.sh's folder, as when build.sh runs alone. Build times: CACHE_ROOT/build-times.log.
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
@@ -19,5 +20,6 @@ while read -r version; do
   BOARDKUBE_TESTBIN_BINS=kubeadm bash "${HERE}/build.sh" "${version}" >&2
 done < <(cd "${HERE}/../.." && node --import tsx test/testbin/catalog.ts releases)
 bash "${HERE}/registry.sh" >&2
+bash "${HERE}/gitea.sh" >&2
 log "all test binaries ready in $((SECONDS - start)) s"
 printf '%s\n' "${dir}"
