@@ -136,13 +136,28 @@ export class Tmux {
     }
   }
 
+  /** Waits until two captures a moment apart are the same (a redraw in progress has ended). */
+  async settled(): Promise<string> {
+    let last = this.capture();
+    for (let i = 0; i < 20; i++) {
+      await new Promise((r) => setTimeout(r, 100));
+      const now = this.capture();
+      if (now === last) return now;
+      last = now;
+    }
+    return last;
+  }
+
   /** Sends a key until the screen matches (each time waiting briefly for a redraw). */
   async pressUntil(key: string, match: (screen: string) => boolean, max = 40): Promise<string> {
     for (let i = 0; i < max; i++) {
       const before = this.capture();
       if (match(before)) return before;
       this.send(key);
-      await until(() => this.capture() !== before || undefined, 'a redraw', 1000).catch(() => undefined);
+      // One key, one redraw: on a loaded machine a redraw can take seconds, and a second key sent before it
+      // lands moves past the entry looked for.
+      await until(() => this.capture() !== before || undefined, 'a redraw', 5000).catch(() => undefined);
+      await this.settled();
     }
     const screen = this.capture();
     if (match(screen)) return screen;
@@ -186,7 +201,11 @@ export function tmuxPerTest(): { tmux(): Tmux; tempDir(prefix: string): string }
  * Runs a command without blocking this process (test boards' sshd and their reboots live here: a blocked event loop
  * would stall them); kill -9 after `killAfterMs` when given.
  */
-export function runAsync(argv: string[], env: Record<string, string>, killAfterMs?: number): Promise<{ code: number | null; killed: boolean; out: string; stdout: string }> {
+/**
+ * Runs a command; with `kill`, sends it SIGKILL after that many ms, or once the function first returns true
+ * (polled every 50 ms), e.g. when its progress file shows a number of steps done.
+ */
+export function runAsync(argv: string[], env: Record<string, string>, kill?: number | (() => boolean)): Promise<{ code: number | null; killed: boolean; out: string; stdout: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(argv[0]!, argv.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, NO_COLOR: '1', ...env } });
     let stdout = '';
@@ -194,10 +213,17 @@ export function runAsync(argv: string[], env: Record<string, string>, killAfterM
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     let killed = false;
-    const timer = killAfterMs === undefined ? undefined : setTimeout(() => (killed = child.kill('SIGKILL')), killAfterMs);
+    const timer =
+      kill === undefined
+        ? undefined
+        : typeof kill === 'number'
+          ? setTimeout(() => (killed = child.kill('SIGKILL')), kill)
+          : setInterval(() => {
+              if (!killed && child.exitCode === null && kill()) killed = child.kill('SIGKILL');
+            }, 50);
     child.on('error', reject);
     child.on('close', (code) => {
-      clearTimeout(timer);
+      clearInterval(timer);
       resolve({ code, killed, out: `${stdout}\n${stderr}`, stdout });
     });
   });

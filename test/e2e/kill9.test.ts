@@ -177,6 +177,16 @@ function witness(board: SystemBoard): Record<string, string> {
   };
 }
 
+/** Steps recorded done in a progress file now (0 while it does not exist or is being replaced). */
+function doneCount(statePath: string): number {
+  try {
+    const st = JSON.parse(readFileSync(statePath, 'utf8')) as { steps: Record<string, StepRecord> };
+    return Object.values(st.steps).filter((r) => r.status === 'done').length;
+  } catch {
+    return 0;
+  }
+}
+
 describe('kill -9 during a run against real OpenSSH test boards', () => {
   const ROUNDS = 3;
   const STEPS = ['connect', 'resources', 'identity', 'time', 'machine-id', 'pacman-keys', 'upgrade', 'kernel', 'swap-off'];
@@ -197,19 +207,27 @@ describe('kill -9 during a run against real OpenSSH test boards', () => {
         writeClusterFile(clusterFile, { ...base, network: { ...base.network, lan: '127.0.0.0/8', gateway: '127.0.0.1', dns: ['127.0.0.1'] }, ssh: { user: board.user, keyPath: board.clientKeyPath, port: board.port }, nodes: [{ name: 'n2-master', role: 'control-plane', address: board.address }] });
         const env = { BOARDKUBE_STATE_DIR: join(work, 'state') };
         const argv = [...cmd, 'apply', '-f', clusterFile, '--stage', 'configure', '--yes'];
-        // A whole run here takes 15-40 s; the kill lands anywhere in its first 25 s.
-        const at = 1000 + Math.round(random() * 24_000);
-        const first = await runAsync(argv, env, at);
+        // A whole run takes 5 s on a quiet machine and much longer on a loaded one, so the moment is chosen by
+        // progress, not by the clock: after a random number of steps recorded done (1 to all but the last two),
+        // plus a random pause of up to 1.5 s, so the kill lands inside a step as often as between two.
+        const statePath = join(work, 'state', 'homelab.json');
+        const killAfterSteps = 1 + Math.floor(random() * (STEPS.length - 2));
+        const pauseMs = Math.round(random() * 1500);
+        const at = `${killAfterSteps} steps done + ${pauseMs} ms`;
+        let reachedAt: number | undefined;
+        const first = await runAsync(argv, env, () => {
+          if (reachedAt === undefined && doneCount(statePath) >= killAfterSteps) reachedAt = Date.now();
+          return reachedAt !== undefined && Date.now() - reachedAt >= pauseMs;
+        });
         if (first.killed) killedMidRun++;
         // The board finishes what it was doing when the client vanished (a remote command outlives its SSH session).
         await new Promise((r) => setTimeout(r, 3000));
-        const statePath = join(work, 'state', 'homelab.json');
         const saved = existsSync(statePath) ? (JSON.parse(readFileSync(statePath, 'utf8')) as { steps: Record<string, StepRecord> }).steps : {};
         const doneBefore = STEPS.filter((s) => saved[`configure/${s}@n2-master`]?.status === 'done');
         const before = witness(board);
         const resumed = await runAsync(argv, env);
         // kernel-settings fails on this machine (it cannot load modules): exit 1, every step before it done.
-        expect(resumed.code, `${where}: the resumed run (killed at ${at} ms)\n${resumed.out}`).toBe(1);
+        expect(resumed.code, `${where}: the resumed run (killed at ${at})\n${resumed.out}`).toBe(1);
         const after = (JSON.parse(readFileSync(statePath, 'utf8')) as { steps: Record<string, StepRecord> }).steps;
         // A kill after the reboot into the mainline kernel but before the progress said so: the resume finds the
         // board already right and skips the kernel step (the board changed, the progress did not record it).

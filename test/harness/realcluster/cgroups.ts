@@ -50,6 +50,22 @@ export function removeCgroupRoot(name: string): string[] {
   return left;
 }
 
+/**
+ * Removes /NAME once nothing is left in it: a killed process leaves its cgroup a moment after it is gone (the
+ * kernel releases it asynchronously), and a process forked just before the kill needs a kill of its own.
+ * `kill` ends whatever is still in the cgroup between tries. Returns the folders still there after `waitMs`.
+ */
+export async function removeCgroupRootWhenEmpty(name: string, kill: (pids: number[]) => Promise<unknown>, waitMs = 10_000): Promise<string[]> {
+  const deadline = Date.now() + waitMs;
+  for (;;) {
+    const left = removeCgroupRoot(name);
+    if (left.length === 0 || Date.now() > deadline) return left;
+    const pids = pidsInCgroupRoot(name);
+    if (pids.length > 0) await kill(pids);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
 /** Names of the cgroup roots in any hierarchy that start with PREFIX (leftovers of a crashed run). */
 export function cgroupRootsStartingWith(prefix: string): string[] {
   const names = new Set<string>();

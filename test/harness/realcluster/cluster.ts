@@ -2,7 +2,7 @@
 // (subnet claim, global sysctls, mount points). See index.ts for the API.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { cgroupRootsStartingWith, pidsInCgroupRoot, removeCgroupRoot } from './cgroups.ts';
+import { cgroupRootsStartingWith, pidsInCgroupRoot, removeCgroupRootWhenEmpty } from './cgroups.ts';
 import { ip, killAndWait, nsOf, pidsInNamespace, run } from './exec.ts';
 import { lanNames, startLan, type Lan } from './lan.ts';
 import { claimSubnet, holdMachine, releaseSubnet, type SubnetClaim } from './machine.ts';
@@ -144,7 +144,7 @@ async function cleanupStale(claim: SubnetClaim): Promise<void> {
   const cgroups = cgroupRootsStartingWith(prefix);
   for (const cg of cgroups) victims.push(...pidsInCgroupRoot(cg));
   await killAndWait(victims);
-  for (const cg of cgroups) removeCgroupRoot(cg);
+  for (const cg of cgroups) await removeCgroupRootWhenEmpty(cg, killAndWait);
   for (const ns of netnsList) await ip('netns', 'del', ns).catch(() => {});
   await ip('link', 'del', lanNames(claim.n).hostLink).catch(() => {});
   if (claim.dir.startsWith(DIR_PREFIX)) fs.rmSync(claim.dir, { recursive: true, force: true });

@@ -8,7 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { fingerprintOf } from '../sshd.ts';
-import { createCgroupRoot, pidsInCgroupRoot, removeCgroupRoot } from './cgroups.ts';
+import { createCgroupRoot, pidsInCgroupRoot, removeCgroupRootWhenEmpty } from './cgroups.ts';
 import { GiveUp, ip, killAndWait, nsOf, pidsInNamespace, run, waitFor, type Output } from './exec.ts';
 import type { Lan } from './lan.ts';
 import { HARNESS_IGNORE_PREFLIGHT_ERRORS, writeKubeadmPatches } from './patches.ts';
@@ -156,7 +156,7 @@ export async function startNode(ctx: NodeContext, opts: NodeOptions & { address:
         if (victims.length === 0) break;
         await killAndWait(victims);
       }
-      removeCgroupRoot(cgroupName);
+      await removeCgroupRootWhenEmpty(cgroupName, killAndWait);
       await ip('netns', 'del', netns).catch(() => {});
     },
   };
