@@ -6,30 +6,11 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { promisify } from 'node:util';
+import { ForgeError, type ForgeLogin, type OAuthApp } from '../../src/ports/ci.ts';
 
 const execFileP = promisify(execFile);
 
-export interface ForgeLogin {
-  /** e.g. http://192.168.1.40:30300 */
-  url: string;
-  user: string;
-  password: string;
-}
-
-/** A forge API answer that was not what was asked for; `status` 0 when the forge could not be reached. */
-export class ForgeError extends Error {
-  constructor(readonly status: number, message: string, readonly fix?: string) {
-    super(message);
-    this.name = 'ForgeError';
-  }
-}
-
-export interface OAuthApp {
-  id: number;
-  name: string;
-  clientId: string;
-  clientSecret: string;
-}
+export { ForgeError, type ForgeLogin, type OAuthApp } from '../../src/ports/ci.ts';
 
 /** One API call as the admin (basic auth). Returns the parsed JSON body (or null for 204). */
 export async function forgeApi(login: ForgeLogin, method: string, apiPath: string, body?: unknown, signal?: AbortSignal): Promise<unknown> {
@@ -60,6 +41,12 @@ export async function checkLogin(login: ForgeLogin, signal?: AbortSignal): Promi
   const v = (await forgeApi(login, 'GET', '/version', undefined, signal)) as { version?: string };
   const u = (await forgeApi(login, 'GET', '/user', undefined, signal)) as { login?: string; is_admin?: boolean };
   return { version: String(v.version ?? '?'), user: String(u.login ?? login.user), admin: u.is_admin === true };
+}
+
+/** The admin's OAuth2 applications (the forge lists no secrets). */
+export async function listOAuthApps(login: ForgeLogin, signal?: AbortSignal): Promise<Array<{ id: number; name: string; clientId: string }>> {
+  const apps = (await forgeApi(login, 'GET', '/user/applications/oauth2', undefined, signal)) as Array<{ id: number; name: string; client_id: string }>;
+  return apps.map((a) => ({ id: a.id, name: a.name, clientId: a.client_id }));
 }
 
 /** The OAuth2 application Woodpecker logs in with; an old one of the same name is replaced (its secret is unknown). */
@@ -157,4 +144,15 @@ export function adminScript(binary = 'forgejo'): string {
     `  ${binary} admin user create --admin --username "$ADMIN_USER" --email "$ADMIN_USER@localhost" --password "$ADMIN_PASSWORD" --must-change-password=false`,
     'fi',
   ].join('\n');
+}
+
+/** The head commit of `branch` in the admin's repository, or null when there is no such repository or branch. */
+export async function branchHead(login: ForgeLogin, repo: string, branch: string, signal?: AbortSignal): Promise<string | null> {
+  try {
+    const b = (await forgeApi(login, 'GET', `/repos/${login.user}/${repo}/branches/${branch}`, undefined, signal)) as { commit?: { id?: string } };
+    return b.commit?.id ?? null;
+  } catch (err) {
+    if (err instanceof ForgeError && err.status === 404) return null;
+    throw err;
+  }
 }

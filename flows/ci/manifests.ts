@@ -289,7 +289,7 @@ export const ADMIN_JOB = 'forgejo-admin';
 /**
  * A Job on the forge's node, with the forge's image and data folder, that creates (or resets) the admin from the
  * admin Secret. `script` is forge.ts's adminScript(). Its name carries a run number: a Job's pod template cannot
- * change, so every run makes a new one (finished ones go after an hour).
+ * change, so every run makes a new one, and removes the ones before it (the last one stays, with its log).
  */
 export function adminJob(s: CiSetup, script: string, run: number): KubeObject {
   const l = labels(ADMIN_JOB);
@@ -299,7 +299,6 @@ export function adminJob(s: CiSetup, script: string, run: number): KubeObject {
     metadata: { name: `${ADMIN_JOB}-${run}`, namespace: s.namespace, labels: l },
     spec: {
       backoffLimit: 3,
-      ttlSecondsAfterFinished: 3600,
       template: {
         metadata: { labels: l },
         spec: {

@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { ciImages } from '../../src/catalog/images.ts';
 import type { KubernetesRelease } from '../../src/catalog/versions.ts';
 import { controlPlaneNode, type ClusterSpec } from '../../src/cluster/spec.ts';
-import { InputError, type StageOption } from '../../src/engine/types.ts';
+import { InputError, type StageOption, type StageWhere } from '../../src/engine/types.ts';
 import { expandHome } from '../../src/util/paths.ts';
 import { checkDnsLabel } from '../readonly/options.ts';
 import type { CiSetup } from './manifests.ts';
@@ -22,6 +22,8 @@ export interface CiOptions {
   /** Absolute path of the 0600 file that gets the forge admin's password. */
   adminPasswordFile: string;
   storageClass: string;
+  /** An existing forge (Forgejo or Gitea) instead of one in the cluster: its URL; empty: Forgejo in the cluster. */
+  forgeUrl: string;
 }
 
 export const DEFAULTS = {
@@ -45,6 +47,10 @@ export const CI_OPTIONS: StageOption[] = [
   { name: 'admin-user', description: "The forge's admin (owns the sample repository, Woodpecker's admin)", default: DEFAULTS['admin-user'] },
   { name: 'admin-password-file', description: "Where the forge admin's generated password is written (mode 0600; an existing file is never overwritten)", default: 'STATE_DIR/CLUSTER-forge-admin.password' },
   { name: 'storage-class', description: "StorageClass of the pipelines' volumes (ReadWriteOnce); empty: the cluster's default" },
+  {
+    name: 'forge-url',
+    description: 'An existing forge (Forgejo or Gitea, e.g. http://git.home.lan:3000) instead of Forgejo in the cluster; admin-user is its admin and admin-password-file your 0600 file with the password',
+  },
 ];
 
 const KNOWN = new Set([...CI_OPTIONS.map((o) => o.name), 'stateDir']);
@@ -55,7 +61,7 @@ function nodePort(field: string, text: string): number {
   return port;
 }
 
-export function parseCiOptions(raw: Record<string, unknown>, cluster: ClusterSpec): CiOptions {
+export function parseCiOptions(raw: Record<string, unknown>, cluster: ClusterSpec, where: StageWhere = {}): CiOptions {
   for (const k of Object.keys(raw)) {
     if (!KNOWN.has(k)) throw new InputError(k, 'is not an option of the ci stage', `use one of: ${CI_OPTIONS.map((o) => o.name).join(', ')}`);
   }
@@ -71,7 +77,20 @@ export function parseCiOptions(raw: Record<string, unknown>, cluster: ClusterSpe
     adminUser: text('admin-user', DEFAULTS['admin-user']),
     adminPasswordFile: '',
     storageClass: text('storage-class', ''),
+    forgeUrl: text('forge-url', '').replace(/\/+$/, ''),
   };
+  if (o.forgeUrl) {
+    let u: URL | undefined;
+    try {
+      u = new URL(o.forgeUrl);
+    } catch {
+      u = undefined;
+    }
+    if (!u || !/^https?:$/.test(u.protocol) || u.pathname !== '/' || u.search) throw new InputError('forge-url', `"${o.forgeUrl}" is not a forge address`, 'give the address the forge answers at, e.g. --set forge-url=http://git.home.lan:3000');
+    if (typeof raw['admin-password-file'] !== 'string' || raw['admin-password-file'] === '') {
+      throw new InputError('admin-password-file', 'an existing forge needs the password of its admin', 'write it to a file only you can read (chmod 600) and name it with --set admin-password-file=PATH');
+    }
+  }
   checkDnsLabel('namespace', o.namespace, 'namespace name');
   checkDnsLabel('target-namespace', o.targetNamespace, 'namespace name');
   checkDnsLabel('deploy-account', o.deployAccount, 'service account name');
@@ -87,7 +106,7 @@ export function parseCiOptions(raw: Record<string, unknown>, cluster: ClusterSpe
   if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,38}$/.test(o.adminUser) || o.adminUser.toLowerCase() === 'admin') {
     throw new InputError('admin-user', `"${o.adminUser}" cannot be a forge user name`, 'use letters, digits, "-", "_" or "." (not "admin"), e.g. --set admin-user=boardkube');
   }
-  const stateDir = typeof raw.stateDir === 'string' ? raw.stateDir : '.';
+  const stateDir = where.stateDir ?? (typeof raw.stateDir === 'string' ? raw.stateDir : '.');
   o.adminPasswordFile = path.resolve(expandHome(text('admin-password-file', path.join(stateDir, `${cluster.name}-forge-admin.password`))));
   return o;
 }
@@ -101,7 +120,7 @@ export function ciSetup(o: CiOptions, cluster: ClusterSpec, release: Pick<Kubern
     dataDir: '/var/lib/boardkube/ci',
     forgeNodePort: o.forgePort,
     ciNodePort: o.ciPort,
-    forgeUrl: `http://${master}:${o.forgePort}`,
+    forgeUrl: o.forgeUrl || `http://${master}:${o.forgePort}`,
     ciUrl: `http://${master}:${o.ciPort}`,
     adminUser: o.adminUser,
     targetNamespace: o.targetNamespace,

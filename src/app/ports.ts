@@ -23,6 +23,9 @@ import '../lab/index.ts';
 import { LabWorld } from '../lab/world.ts';
 import { LabWorkbench } from '../lab/workbench.ts';
 import { LocalWorkbench } from '../adapters/local/workbench.ts';
+import { RealCi } from '../adapters/ci/index.ts';
+import { LabCi } from '../lab/ci.ts';
+import type { CiPort } from '../ports/ci.ts';
 import type { Host, HostKeyInfo } from '../ports/host.ts';
 import type { Local } from '../ports/local.ts';
 
@@ -87,9 +90,14 @@ function labPorts(o: PortsOptions): Ports & { lab: LabControls } {
   applyLabFaults(world, cards, faults, workbench);
   for (const device of inserts) cards.insert(device);
   const clusterFaults = faults.flatMap((f) => (f.kind === 'cluster' ? [f.fault] : []));
+  const ciFaults = faults.flatMap((f) => (f.kind === 'ci' ? [f.fault] : []));
   const keys = pinnedHostKeys(o.store, o.onHostKeyPinned);
   const hosts = cachedHosts((node) => new LabHost(world.board(node.name), world, keys, o.cluster.ssh.user));
   let labCluster: ClusterPort | undefined;
+  let labCi: LabCi | undefined;
+  const openCluster = async () => (labCluster ??= openLabCluster(world, o.cluster, clusterFaults));
+  // ci faults are saved with the lab at once (so status shows them), whether or not the CI is opened.
+  if (ciFaults.length) LabCi.setFaults(world, ciFaults);
   return {
     mode: 'lab',
     lab: labControls(world, cards, names.nodes),
@@ -97,8 +105,9 @@ function labPorts(o: PortsOptions): Ports & { lab: LabControls } {
     local: labLocal(o.stateDir, o.cluster.name),
     disks: cards,
     workbench,
-    async cluster() {
-      return labCluster ??= openLabCluster(world, o.cluster, clusterFaults);
+    cluster: openCluster,
+    async ci(): Promise<CiPort> {
+      return (labCi ??= new LabCi(world, await openCluster(), o.cluster.nodes.map((n) => n.address)));
     },
     async close() {
       await hosts.closeAll();
@@ -161,6 +170,7 @@ function realPorts(o: PortsOptions): Ports {
     local,
     disks: new RealDisks(),
     workbench: new LocalWorkbench(join(o.stateDir, 'packages', o.cluster.name), local),
+    ci: async () => new RealCi(),
     async cluster() {
       if (cluster) return cluster;
       const path = o.kubeconfig ?? adminKubeconfigPath(o.stateDir, o.cluster.name);

@@ -4,6 +4,7 @@
 import type { BoardProfile } from '../boards/types.ts';
 import type { KubernetesRelease } from '../catalog/versions.ts';
 import type { ClusterSpec, NodeSpec } from '../cluster/spec.ts';
+import type { CiPort } from '../ports/ci.ts';
 import type { ClusterPort } from '../ports/cluster.ts';
 import type { Host } from '../ports/host.ts';
 import type { Local } from '../ports/local.ts';
@@ -69,6 +70,8 @@ export interface Ports {
   disks: Disks;
   /** Downloads and package builds on this computer (the packages stage); absent where no stage needs it. */
   workbench?: Workbench;
+  /** The forge and CI APIs (the ci stage); absent where no stage needs it. */
+  ci?(): Promise<CiPort>;
   cluster(): Promise<ClusterPort>;
   close(): Promise<void>;
 }

@@ -7,6 +7,7 @@ import { LAB_CARD_FAULTS, type LabCards, type LabCardFault } from './cards.ts';
 import { LAB_DOWNLOAD_FAULTS, type LabDownloadFault, type LabWorkbench } from './workbench.ts';
 import type { LabWorld } from './world.ts';
 import { LAB_CLUSTER_FAULTS, type LabClusterFault } from './cluster/admission.ts';
+import { LAB_CI_FAULTS, LabCi, type LabCiFault } from './ci.ts';
 
 export type LabFaultSpec =
   | { kind: 'board'; node: string; fault: LabFault | 'none' }
@@ -15,7 +16,9 @@ export type LabFaultSpec =
   /** "downloads:FAULT": the packages stage's downloads on this computer. */
   | { kind: 'downloads'; fault: LabDownloadFault | 'none' }
   /** The lab's cluster (the add-on stages): applied when the cluster is opened. */
-  | { kind: 'cluster'; fault: LabClusterFault | 'none' };
+  | { kind: 'cluster'; fault: LabClusterFault | 'none' }
+  /** "ci:FAULT": the ci stage's forge and CI (applied when the CI port is opened). */
+  | { kind: 'ci'; fault: LabCiFault | 'none' };
 
 export interface LabNames {
   nodes: readonly string[];
@@ -26,6 +29,7 @@ const BOARD_FAULTS = [...Object.keys(LAB_FAULTS), 'none'];
 const CARD_FAULTS = [...Object.keys(LAB_CARD_FAULTS), 'none'];
 const DOWNLOAD_FAULTS = [...Object.keys(LAB_DOWNLOAD_FAULTS), 'none'];
 const CLUSTER_FAULTS = [...Object.keys(LAB_CLUSTER_FAULTS), 'none'];
+const CI_FAULTS = [...Object.keys(LAB_CI_FAULTS), 'none'];
 
 function unknown(flag: string, spec: string, what: string, name: string, known: string[], more = ''): InputError {
   const guess = closest(name, known);
@@ -43,6 +47,10 @@ export function parseLabFaults(specs: readonly string[], names: LabNames): LabFa
     if (target === 'cluster') {
       if (!CLUSTER_FAULTS.includes(fault)) throw unknown(flag, spec, "a fault of the lab's cluster", fault, CLUSTER_FAULTS);
       return { kind: 'cluster', fault: fault as LabClusterFault | 'none' };
+    }
+    if (target === 'ci') {
+      if (!CI_FAULTS.includes(fault)) throw unknown(flag, spec, "a fault of the ci stage's forge and CI", fault, CI_FAULTS);
+      return { kind: 'ci', fault: fault as LabCiFault | 'none' };
     }
     if (target === 'downloads') {
       if (!DOWNLOAD_FAULTS.includes(fault)) throw unknown(flag, spec, 'a download fault', fault, DOWNLOAD_FAULTS);
@@ -65,7 +73,7 @@ export function parseLabFaults(specs: readonly string[], names: LabNames): LabFa
 /** Switches the faults on (or off, for none), in the order given. */
 export function applyLabFaults(world: LabWorld, cards: LabCards, specs: readonly LabFaultSpec[], workbench?: LabWorkbench): void {
   for (const s of specs) {
-    if (s.kind === 'cluster') continue;
+    if (s.kind === 'cluster' || s.kind === 'ci') continue;
     if (s.kind === 'downloads') {
       for (const f of Object.keys(LAB_DOWNLOAD_FAULTS) as LabDownloadFault[]) if (s.fault === 'none' || s.fault === f) workbench?.setFault(f, s.fault === f);
     } else if (s.kind === 'board') {
@@ -88,7 +96,7 @@ export function parseLabCards(specs: readonly string[], names: LabNames): string
 
 /** Every fault that is on, as the trainer would write it ("n2-worker2:slow", "cards:checksum-mismatch"). */
 export function activeLabFaults(world: LabWorld, cards: LabCards): string[] {
-  return [...world.boards().flatMap((b) => b.faults.map((f) => `${b.node}:${f}`)), ...cards.activeFaults()];
+  return [...world.boards().flatMap((b) => b.faults.map((f) => `${b.node}:${f}`)), ...cards.activeFaults(), ...LabCi.faultsOf(world).map((f) => `ci:${f}`)];
 }
 
 /** The trainer's controls of an open practice lab, for the wizard (its header, a lab menu) and the CLI. */
