@@ -41,7 +41,7 @@ export const CI_OPTIONS: StageOption[] = [
   { name: 'target-namespace', description: 'Where the sample app runs; the deploy account may change Deployments there only', default: DEFAULTS['target-namespace'] },
   { name: 'deploy-account', description: 'The ServiceAccount the pipeline deploys with', default: DEFAULTS['deploy-account'] },
   { name: 'app', description: 'Name of the sample app (repository, image and Deployment)', default: DEFAULTS.app },
-  { name: 'node', description: "The node whose disk holds the forge's and the CI's data (default: the master)" },
+  { name: 'storage-node', description: "The node whose disk holds the forge's and the CI's data (default: the master)" },
   { name: 'forge-port', description: 'NodePort of the forge (Forgejo) on the master, 30000-32767', default: DEFAULTS['forge-port'] },
   { name: 'ci-port', description: 'NodePort of the CI (Woodpecker) on the master, 30000-32767', default: DEFAULTS['ci-port'] },
   { name: 'admin-user', description: "The forge's admin (owns the sample repository, Woodpecker's admin)", default: DEFAULTS['admin-user'] },
@@ -71,7 +71,7 @@ export function parseCiOptions(raw: Record<string, unknown>, cluster: ClusterSpe
     targetNamespace: text('target-namespace', DEFAULTS['target-namespace']),
     deployAccount: text('deploy-account', DEFAULTS['deploy-account']),
     app: text('app', DEFAULTS.app),
-    dataNode: text('node', controlPlaneNode(cluster).name),
+    dataNode: text('storage-node', controlPlaneNode(cluster).name),
     forgePort: nodePort('forge-port', text('forge-port', DEFAULTS['forge-port'])),
     ciPort: nodePort('ci-port', text('ci-port', DEFAULTS['ci-port'])),
     adminUser: text('admin-user', DEFAULTS['admin-user']),
@@ -101,7 +101,7 @@ export function parseCiOptions(raw: Record<string, unknown>, cluster: ClusterSpe
     throw new InputError('target-namespace', `"${o.targetNamespace}" is not a namespace the deploy account should own`, 'use a namespace of its own, e.g. --set target-namespace=boardkube-app');
   }
   if (o.forgePort === o.ciPort) throw new InputError('ci-port', `is the forge's port too (${o.forgePort})`, 'give the CI its own NodePort, e.g. --set ci-port=30800');
-  if (!cluster.nodes.some((n) => n.name === o.dataNode)) throw new InputError('node', `no node "${o.dataNode}" in the cluster file`, `use one of: ${cluster.nodes.map((n) => n.name).join(', ')}`);
+  if (!cluster.nodes.some((n) => n.name === o.dataNode)) throw new InputError('storage-node', `no node "${o.dataNode}" in the cluster file`, `use one of: ${cluster.nodes.map((n) => n.name).join(', ')}`);
   // Forge user names: letters, digits, "-", "_" and "."; "admin" is reserved by Forgejo.
   if (!/^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,38}$/.test(o.adminUser) || o.adminUser.toLowerCase() === 'admin') {
     throw new InputError('admin-user', `"${o.adminUser}" cannot be a forge user name`, 'use letters, digits, "-", "_" or "." (not "admin"), e.g. --set admin-user=boardkube');

@@ -93,9 +93,16 @@ function labPorts(o: PortsOptions): Ports & { lab: LabControls } {
   const ciFaults = faults.flatMap((f) => (f.kind === 'ci' ? [f.fault] : []));
   const keys = pinnedHostKeys(o.store, o.onHostKeyPinned);
   const hosts = cachedHosts((node) => new LabHost(world.board(node.name), world, keys, o.cluster.ssh.user));
-  let labCluster: ClusterPort | undefined;
+  let labCluster: LabCluster | undefined;
   let labCi: LabCi | undefined;
-  const openCluster = async () => (labCluster ??= openLabCluster(world, o.cluster, clusterFaults));
+  // The lab's forge and CI watch the cluster from its opening (what the admin Job does, they remember).
+  const openCluster = async () => {
+    if (!labCluster) {
+      labCluster = openLabCluster(world, o.cluster, clusterFaults);
+      labCi = new LabCi(world, labCluster, o.cluster.nodes.map((n) => n.address));
+    }
+    return labCluster;
+  };
   // ci faults are saved with the lab at once (so status shows them), whether or not the CI is opened.
   if (ciFaults.length) LabCi.setFaults(world, ciFaults);
   return {
@@ -107,7 +114,8 @@ function labPorts(o: PortsOptions): Ports & { lab: LabControls } {
     workbench,
     cluster: openCluster,
     async ci(): Promise<CiPort> {
-      return (labCi ??= new LabCi(world, await openCluster(), o.cluster.nodes.map((n) => n.address)));
+      await openCluster();
+      return labCi!;
     },
     async close() {
       await hosts.closeAll();
@@ -117,7 +125,7 @@ function labPorts(o: PortsOptions): Ports & { lab: LabControls } {
 }
 
 /** The lab's cluster: what the control-plane stage would have built, saved with the lab's progress. */
-function openLabCluster(world: LabWorld, cluster: ClusterSpec, faults: string[]): ClusterPort {
+function openLabCluster(world: LabWorld, cluster: ClusterSpec, faults: string[]): LabCluster {
   const saved = world.part('cluster');
   const master = cluster.nodes.find((n) => n.role === 'control-plane');
   const lab = saved

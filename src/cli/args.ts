@@ -254,7 +254,8 @@ Options:
                            swap-on, port-in-use, cgroup-v1, cgroup-driver-mismatch, expired-token,
                            api-unreachable, disk-full, pacman-locked, runtime-fails, leased-elsewhere;
                            cards:card-pulled-out, cards:checksum-mismatch; downloads:download-cut-off,
-                           downloads:package-checksum-mismatch; NODE:none clears
+                           downloads:package-checksum-mismatch; ci:oauth-rejected, ci:agent-unreachable,
+                           ci:pipeline-pending (ci:none clears); NODE:none clears
                            (faults are saved with the lab's progress until cleared); cards:none, DEV:none
   --lab-card insert:DEV    put an ejected (or pulled-out) lab card back into its reader, to flash it again
   --assume-done STAGE      apply: a stage you did by hand (e.g. configure on boards you prepared yourself)

@@ -14,7 +14,9 @@ import { parse } from 'yaml';
 import type { Json } from '../engine/types.ts';
 import { ForgeError, pollFor, type CiAgent, type CiPort, type CiServer, type ForgeLogin, type OAuthApp, type PipelineRun, type RegistryAccess } from '../ports/ci.ts';
 import type { ClusterPort, KubeObject } from '../ports/cluster.ts';
+import type { LabCluster } from './cluster/port.ts';
 import { labSecretHash, sameSecret } from './cluster/snapshot.ts';
+import { keyOf } from './cluster/state.ts';
 
 export const LAB_CI_FAULTS = {
   'oauth-rejected': "the forge rejects the CI's OAuth login",
@@ -44,6 +46,8 @@ interface LabPipeline extends PipelineRun {
 
 interface LabCiState {
   faults: LabCiFault[];
+  /** Forge admins the admin Job made: "namespace/user" -> hash of the password it was given. */
+  admins: Record<string, string>;
   apps: LabApp[];
   repos: Record<string, LabRepo>;
   active: Record<string, { id: number; secrets: string[] }>;
@@ -65,7 +69,7 @@ const CI_VERSION = '3.18.0 (practice lab)';
 const PIPELINE_MS = 8000;
 
 function blank(): LabCiState {
-  return { faults: [], apps: [], repos: {}, active: {}, pipelines: [], images: {}, nextId: 1 };
+  return { faults: [], admins: {}, apps: [], repos: {}, active: {}, pipelines: [], images: {}, nextId: 1 };
 }
 
 function label(o: KubeObject, key: string): string | undefined {
@@ -82,12 +86,21 @@ export class LabCi implements CiPort {
 
   constructor(
     private readonly world: LabCiWorld,
-    private readonly cluster: ClusterPort,
+    private readonly cluster: ClusterPort & Pick<LabCluster, 'onJobComplete'>,
     private readonly nodeAddresses: readonly string[],
   ) {
     const saved = world.part('ci') as unknown as LabCiState | undefined;
     this.#s = saved && typeof saved === 'object' && Array.isArray(saved.apps) ? saved : blank();
+    this.#s.admins ??= {};
     world.attach('ci', () => this.#s as unknown as Json);
+    // The forge's admin Job: the admin is in the forge's database from then on, whatever happens to the Job.
+    cluster.onJobComplete((job, get) => {
+      if (label(job, 'app.kubernetes.io/name') !== 'forgejo-admin') return;
+      const ns = job.metadata.namespace!;
+      const secret = get(keyOf('v1', 'Secret', ns, 'forgejo-admin'));
+      const data = (secret?.stringData ?? {}) as Record<string, string>;
+      if (data.user && data.password) this.#s.admins[`${ns}/${data.user}`] = labSecretHash(data.password);
+    });
   }
 
   static faultsOf(world: Pick<LabCiWorld, 'part'>): LabCiFault[] {
@@ -128,11 +141,8 @@ export class LabCi implements CiPort {
 
   async #auth(login: ForgeLogin): Promise<string> {
     const ns = await this.#serving(login.url, 'forgejo');
-    const jobs = await this.cluster.list('batch/v1', 'Job', ns);
-    const adminMade = jobs.some((j) => label(j, 'app.kubernetes.io/name') === 'forgejo-admin' && ((j.status as { succeeded?: number } | undefined)?.succeeded ?? 0) > 0);
-    const user = await this.#secret(ns, 'forgejo-admin', 'user');
-    const password = await this.#secret(ns, 'forgejo-admin', 'password');
-    if (!adminMade || user !== login.user || password === undefined || !sameSecret(password, login.password)) {
+    const hash = this.#s.admins[`${ns}/${login.user}`];
+    if (hash === undefined || !sameSecret(hash, login.password)) {
       throw new ForgeError(401, `the forge at ${login.url} refused the login of ${login.user} (GET /user: 401)`, 'check the user and password');
     }
     return ns;

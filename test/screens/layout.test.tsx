@@ -20,7 +20,7 @@ describe('80x24', () => {
     await savedLabCluster(t.dir, 'second-cluster-with-a-long-name');
     ui = renderWizard({ stateDir: t.dir }, { columns: 80, rows: 24 });
     expectFits(await ui.waitForText('Saved clusters (2)'), 'welcome');
-    expectFits(await ui.waitForText('not available yet'), 'welcome with stages');
+    expectFits(await ui.waitForText('readonly'), 'welcome with stages');
 
     await ui.press('l', 'Inventory: your boards');
     expectFits(await ui.waitForText(/✓ (created|found)/), 'inventory');
@@ -44,7 +44,7 @@ describe('80x24', () => {
     expectFits(await ui.press('c', 'Commands of'), 'show commands');
     await ui.press(KEY.escape, /log: /);
     expectFits(await ui.pressUntil(KEY.up, (f) => f.includes('Connectivity: reach every board')), 'connectivity');
-    expectFits(await ui.press('9', 'not available yet in this version'), 'an unavailable stage');
+    expectFits(await ui.press('9', 'ci: CI on the cluster'), 'the ci stage (its options are the most)');
     expectFits(await ui.press('s', 'Summary: lab'), 'summary');
   });
 

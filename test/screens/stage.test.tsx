@@ -86,29 +86,6 @@ describe('resume and the stage screen', () => {
     expect(f).not.toMatch(/failed/);
   });
 
-  it('stages that are not built say "not available yet" and cannot be run', async () => {
-    const t = tempStateDir();
-    await savedLabCluster(t.dir, 'zeta', { run: true });
-    ui = renderWizard({ stateDir: t.dir });
-    await ui.pressUntil(KEY.down, (f) => f.includes('› Resume zeta'));
-    ui.write(KEY.enter);
-    await waitFor(() => ui!.controller.getSnapshot().screen === 'stage', 'the stages');
-    const f = await ui.press('9', 'ci: CI on the cluster');
-    expect(f).toContain('This stage is not available yet');
-    // It advertises no key that would do nothing there.
-    expect(f).not.toMatch(/Enter run|c commands|o options/);
-    ui.write(KEY.enter);
-    await new Promise((r) => setImmediate(r));
-    expect(ui.controller.running).toBe(false);
-    expect(ui.controller.getSnapshot().stages.find((s) => s.id === 'ci')!.status).toBe('unavailable');
-    // A refused run shows its error on its own stage only, never later on another one.
-    void ui.controller.runStage('ci');
-    await waitFor(() => ui!.controller.getSnapshot().run.error?.includes('stage "ci" is not available yet'), 'the refusal');
-    expect(ui.controller.getSnapshot().run.origin).toBe('ci');
-    const other = await ui.press('0', 'readonly: Read-only access');
-    expect(other).not.toContain('not available yet:');
-  });
-
   it('re-verify from the welcome screen: every done step is checked again, none re-run', async () => {
     const t = tempStateDir();
     await savedLabCluster(t.dir, 'eta', { run: true });

@@ -21,6 +21,14 @@ function finishedAt(job: KubeObject): number | undefined {
   return c ? Date.parse(c.lastTransitionTime) : undefined;
 }
 
+/** Called when a lab Job's pod finishes successfully; `get` reads an object by its state key. */
+export type JobListener = (job: KubeObject, get: (key: string) => KubeObject | undefined) => void;
+const jobListeners = new WeakMap<LabState, JobListener[]>();
+
+export function onJobComplete(state: LabState, l: JobListener): void {
+  jobListeners.set(state, [...(jobListeners.get(state) ?? []), l]);
+}
+
 export function advanceJobs(state: LabState): void {
   const now = state.now();
   const speed = labSpeed();
@@ -44,6 +52,8 @@ export function advanceJobs(state: LabState): void {
         ],
       } satisfies JobStatus;
       job.metadata.resourceVersion = String(++state.rv);
+      // What the Job's pod did lives on after the Job (e.g. a forge's admin in its database).
+      for (const l of jobListeners.get(state) ?? []) l(job, (k) => state.objects.get(k));
       continue;
     }
     const ttl = spec?.ttlSecondsAfterFinished;

@@ -41,7 +41,7 @@ import { mergeApply, sameContent, stripServerFields } from './server-side-apply.
 import { snapshotOf, stateFromSnapshot } from './snapshot.ts';
 import { clone, fakeCaPem, keyOf, type LabState } from './state.ts';
 import { insertObject, removeObject, replaceObject } from './store.ts';
-import { advanceJobs } from './jobs.ts';
+import { advanceJobs, onJobComplete, type JobListener } from './jobs.ts';
 import { admit, expireWebhookCertificates, setAdmissionFault, type AdmissionFault } from './admission.ts';
 import { advanceDeployments } from './workloads.ts';
 import { authenticate, issueAdminToken, LAB_ADMIN, requestToken, sha256, type Caller } from './tokens.ts';
@@ -99,6 +99,11 @@ export class LabCluster implements ClusterPort {
   /** The same lab seen through a token (as a kubeconfig with that token would see it). */
   withToken(token: string): LabCluster {
     return new LabCluster(this.state, { tokenHash: sha256(token) });
+  }
+
+  /** Lets a simulation keep what a Job's pod did (the lab runs no pods): called as each Job succeeds. */
+  onJobComplete(l: JobListener): void {
+    onJobComplete(this.state, l);
   }
 
   /** A board of the lab joined the cluster: its Node appears, Ready (as its kubelet would register it). */

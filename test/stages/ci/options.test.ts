@@ -24,7 +24,7 @@ describe('ci options', () => {
     [{ 'target-namespace': 'kube-system' }, 'target-namespace'],
     [{ 'target-namespace': 'boardkube-ci' }, 'target-namespace'],
     [{ namespace: 'Bad_Name' }, 'namespace'],
-    [{ node: 'nope' }, 'node'],
+    [{ 'storage-node': 'nope' }, 'storage-node'],
     [{ 'admin-user': 'admin' }, 'admin-user'],
     [{ colour: 'blue' }, 'colour'],
   ])('refuses %j naming %s', (raw, field) => {
