@@ -32,11 +32,8 @@ export interface RunningRegistry {
   stop(): Promise<void>;
 }
 
-/**
- * The configuration file the official registry:3 image ships (/etc/distribution/config.yml): storage on the
- * filesystem, port 5000. The stage's pod changes everything else through REGISTRY_* variables, and so does this.
- */
-const IMAGE_DEFAULT_CONFIG = 'version: 0.1\nlog:\n  fields:\n    service: registry\nstorage:\n  cache:\n    blobdescriptor: inmemory\n  filesystem:\n    rootdirectory: /var/lib/registry\nhttp:\n  addr: :5000\n';
+/** The configuration file the official registry:3 image ships; the stage's pod changes the rest through REGISTRY_* variables, and so does this. */
+const IMAGE_DEFAULT_CONFIG = path.join(path.dirname(SCRIPT), 'registry-config.yml');
 
 export async function startRegistry(o: { binDir: string; dir: string; env: Record<string, string> }): Promise<RunningRegistry> {
   const port = await new Promise<number>((resolve, reject) => {
@@ -48,7 +45,7 @@ export async function startRegistry(o: { binDir: string; dir: string; env: Recor
     });
   });
   const config = path.join(o.dir, 'config.yml');
-  fs.writeFileSync(config, IMAGE_DEFAULT_CONFIG);
+  fs.copyFileSync(IMAGE_DEFAULT_CONFIG, config);
   const logFile = path.join(o.dir, 'registry.log');
   const out = fs.openSync(logFile, 'a');
   // The only difference from the pod: a free loopback port instead of :5000 in a pod of its own.

@@ -6,12 +6,13 @@
 #   flanneld + install-conf (the flannel release of src/catalog/versions.ts)
 #   the flannel CNI plugin (github.com/flannel-io/cni-plugin is refused by the module proxy, so the plugin comes from
 #   its previous home, github.com/containernetworking/plugins v0.9.1 plugins/meta/flannel)
+#   the registry (distribution v3) and crane, from registry.sh (the registry stage's pod runs the registry)
 # and then the container images (build-images.sh).
 #
 # Usage: test/testbin/build-cluster.sh [vX.Y.Z]   (default v1.37.2; needs go, gcc, libseccomp-dev, umoci, skopeo)
 # Env:   BOARDKUBE_TESTBIN_DIR, BOARDKUBE_GO_P as for build.sh; *_VERSION below to try another pin.
 # stdout: one NAME=FOLDER line per component (k8s, containerd, runc, crictl, coredns, etcd, flannel, cni-flannel,
-#         pause, images); progress and build times go to stderr (times also to CACHE_ROOT/build-times.log).
+#         pause, registry, images); progress and build times go to stderr (times also to CACHE_ROOT/build-times.log).
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
 # shellcheck source-path=SCRIPTDIR source=lib.sh
@@ -26,6 +27,8 @@ LOCK_NAME=cluster
 
 read -r FLANNEL_VERSION FLANNEL_IMAGE CNI_PLUGIN_IMAGE < <(cd "${HERE}/../.." && node --import tsx test/testbin/catalog.ts flannel "${K8S_VERSION}")
 [[ -n "${CNI_PLUGIN_IMAGE:-}" ]] || die "could not read the flannel images from src/catalog/"
+REGISTRY_IMAGE="$(cd "${HERE}/../.." && node --import tsx test/testbin/catalog.ts registry)"
+[[ -n "${REGISTRY_IMAGE}" ]] || die "could not read the registry image from src/catalog/"
 
 take_lock "${LOCK_NAME}"
 
@@ -101,6 +104,9 @@ if [[ ! -d "${PAUSE_DIR}" ]]; then
   record_time "pause ${PAUSE_TAG}" $((SECONDS - start))
 fi
 
+REGISTRY_DIR="$(bash "${HERE}/registry.sh" | tail -n1)"
+[[ -x "${REGISTRY_DIR}/registry" ]] || die "registry.sh did not produce the registry in '${REGISTRY_DIR}'"
+
 dirs=(
   "k8s=${K8S_DIR}"
   "containerd=${CACHE_ROOT}/containerd-${CONTAINERD_VERSION}"
@@ -111,10 +117,11 @@ dirs=(
   "flannel=${FLANNEL_DIR}"
   "cni-flannel=${CACHE_ROOT}/cni-flannel-${CNI_FLANNEL_VERSION}"
   "pause=${PAUSE_DIR}"
+  "registry=${REGISTRY_DIR}"
 )
-IMAGES_DIR="${CACHE_ROOT}/images-k8s-${K8S_VERSION}-flannel-${FLANNEL_VERSION}"
+IMAGES_DIR="${CACHE_ROOT}/images-k8s-${K8S_VERSION}-flannel-${FLANNEL_VERSION}-$(basename "${REGISTRY_DIR}")"
 if [[ ! -d "${IMAGES_DIR}" ]]; then
-  IMAGES_LIST="${images_list}" FLANNEL_IMAGE="${FLANNEL_IMAGE}" CNI_PLUGIN_IMAGE="${CNI_PLUGIN_IMAGE}" \
+  IMAGES_LIST="${images_list}" FLANNEL_IMAGE="${FLANNEL_IMAGE}" CNI_PLUGIN_IMAGE="${CNI_PLUGIN_IMAGE}" REGISTRY_IMAGE="${REGISTRY_IMAGE}" \
     K8S_VERSION="${K8S_VERSION}" bash "${HERE}/build-images.sh" "${IMAGES_DIR}" "${dirs[@]}"
 fi
 printf '%s\n' "${dirs[@]}" "images=${IMAGES_DIR}"

@@ -4,7 +4,8 @@
 # is one layer holding the binaries built by build-cluster.sh (no base image; umoci + skopeo from Debian).
 #
 # Called by build-cluster.sh: build-images.sh OUT_DIR NAME=FOLDER...
-#   env IMAGES_LIST (`kubeadm config images list`), FLANNEL_IMAGE, CNI_PLUGIN_IMAGE (from src/catalog/), K8S_VERSION.
+#   env IMAGES_LIST (`kubeadm config images list`), FLANNEL_IMAGE, CNI_PLUGIN_IMAGE, REGISTRY_IMAGE (from
+#   src/catalog/), K8S_VERSION.
 # OUT_DIR gets NAME.tar per image and images.tsv ("REFERENCE<TAB>FILE" per line), published in one rename.
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
@@ -32,8 +33,12 @@ start=${SECONDS}
 
 # image REF ENTRYPOINT SRC:DST...: one single-layer image; DST paths are inside the image, SRC on this machine
 # (a symlink SRC is copied as the file it points to, unless DST ends in @, which keeps it a symlink: "TARGET:DST@").
+# ENTRYPOINT is split into words at spaces (the program and its arguments).
 image() {
-  local ref="$1" entry="$2" pair src dst root name
+  local ref="$1" pair src dst root name word
+  local -a entry=() entry_flags=()
+  read -ra entry <<<"$2"
+  for word in "${entry[@]}"; do entry_flags+=(--config.entrypoint "${word}"); done
   shift 2
   name="$(basename "${ref%%:*}")"
   root="${work}/${name}.rootfs"
@@ -59,7 +64,7 @@ image() {
   umoci new --image "${work}/${name}.oci:img"
   umoci raw add-layer --image "${work}/${name}.oci:img" "${work}/${name}.layer.tar"
   umoci config --image "${work}/${name}.oci:img" --os linux --architecture amd64 \
-    --config.env PATH=/usr/local/bin:/usr/local/sbin:/usr/bin:/usr/sbin:/bin:/sbin --config.entrypoint "${entry}"
+    --config.env PATH=/usr/local/bin:/usr/local/sbin:/usr/bin:/usr/sbin:/bin:/sbin "${entry_flags[@]}"
   skopeo copy --quiet "oci:${work}/${name}.oci:img" "docker-archive:${work}/out/${name}.tar:${ref}"
   printf '%s\t%s\n' "${ref}" "${name}.tar" >>"${work}/out/images.tsv"
   rm -rf "${root}" "${work}/${name}.oci" "${work}/${name}.layer.tar"
@@ -107,6 +112,9 @@ image "${FLANNEL_IMAGE}" /opt/bin/flanneld "${DIR[flannel]}/flanneld:/opt/bin/fl
   "${DIR[flannel]}/install-conf:/opt/bin/install-conf" "${xtables[@]}"
 image "${CNI_PLUGIN_IMAGE}" /flannel "${DIR[cni-flannel]}/flannel:/flannel" "${busybox_files[@]}"
 image "${TEST_BUSYBOX_IMAGE}" /bin/sh "${busybox_files[@]}"
+# The registry stage's registry:3, as the official image runs it: `registry serve` with the image's own config file.
+image "${REGISTRY_IMAGE}" "/bin/registry serve /etc/distribution/config.yml" "${DIR[registry]}/registry:/bin/registry" \
+  "${HERE}/registry-config.yml:/etc/distribution/config.yml"
 
 publish "${work}/out" "${OUT}"
 record_time "images for ${K8S_VERSION}" $((SECONDS - start))

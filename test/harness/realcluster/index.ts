@@ -24,10 +24,15 @@
 //   for systemd (systemctl.sh): start/stop/restart/enable/disable/is-active/is-enabled/status/daemon-reload for the
 //   units containerd and kubelet, each supervised and restarted like Restart=always. containerd is running and the
 //   kubelet enabled and waiting for kubeadm's files when startNode returns (as after the packages stage).
+//   `update-ca-trust`, a TEST STAND-IN for Arch's (update-ca-trust.sh): rebuilds /etc/ca-certificates/extracted/
+//   tls-ca-bundle.pem from Debian's CAs and /etc/ca-certificates/trust-source/anchors/ (nothing on Debian reads it).
 // Runtime: containerd 2.3 at unix:///run/containerd/containerd.sock (config: containerd.toml here; cgroupfs,
 //   restrict_oom_score_adj), every image of `cluster.images` imported in namespace k8s.io under the names kubeadm
 //   (`kubeadm config images list`) and the catalogue (src/catalog/images.ts: flannel, flannel-cni-plugin) use;
-//   `cluster.testImage` is a busybox for test pods. No registry: manifests need imagePullPolicy IfNotPresent/Never.
+//   `cluster.testImage` is a busybox for test pods; the registry stage's registry:3 is one of them (distribution
+//   built by test/testbin/registry.sh). No registry outside: manifests need imagePullPolicy IfNotPresent/Never,
+//   except for images pushed to a registry inside the cluster. containerd reads /etc/containerd/certs.d
+//   (config_path, as the packages stage sets it on a board).
 // What differs from an Arch board goes through knobs a real user has (patches.ts): `node.ignorePreflightErrors`
 //   (SystemVerification: cgroup v1) for `kubeadm --ignore-preflight-errors`, and `node.patchesDir`, a kubeadm
 //   patches folder (kubeletconfiguration+merge.yaml: failCgroupV1 false, cgroupDriver cgroupfs, cgroupRoot

@@ -1,7 +1,7 @@
 // One harness node: a network namespace on the harness LAN plus a private mount and UTS namespace, held open by a
 // `sleep` (the "holder"), in which the node's own folders are bind mounts of DIR/root/... Inside run the node's own
 // OpenSSH server (on the node's address, port 22, key login as root), containerd and the kubelet, the last two under
-// the systemctl stand-in (systemctl.sh). Nothing is mounted in the machine's own mount namespace.
+// the systemctl stand-in (systemctl.sh); Arch's update-ca-trust is a stand-in too (update-ca-trust.sh). Nothing is mounted in the machine's own mount namespace.
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as crypto from 'node:crypto';
 import * as fs from 'node:fs';
@@ -29,7 +29,7 @@ export const NODE_PRIVATE_DIRS = [
   '/opt',
   '/tmp',
   '/root',
-  // The node's programs: kubeadm, kubelet, kubectl, containerd, ctr, runc, crictl and the systemctl stand-in,
+  // The node's programs: kubeadm, kubelet, kubectl, containerd, ctr, runc, crictl, the systemctl and update-ca-trust stand-ins,
   // first on the default PATH (the machine's own /usr/local/sbin is empty).
   '/usr/local/sbin',
 ];
@@ -245,6 +245,9 @@ function installPrograms(sbin: string, testbin: ClusterTestbin, standin: string,
     .replaceAll('@STATE@', standin)
     .replaceAll('@CONTAINERD_CONFIG@', containerdConfig);
   fs.writeFileSync(path.join(sbin, 'systemctl'), standIn, { mode: 0o755 });
+  // Arch's update-ca-trust, which the registry stage runs and Debian lacks: a stand-in too (update-ca-trust.sh).
+  fs.copyFileSync(path.join(HERE, 'update-ca-trust.sh'), path.join(sbin, 'update-ca-trust'));
+  fs.chmodSync(path.join(sbin, 'update-ca-trust'), 0o755);
 }
 
 /**

@@ -1,0 +1,231 @@
+// The registry stage on a REAL kubeadm cluster (test/harness/realcluster/: every node a network and mount namespace
+// with its own OpenSSH server, containerd and kubelet; `systemctl` and Arch's `update-ca-trust` there are test
+// stand-ins), through the BUILT `boardkube apply` over real SSH, after control-plane and workers on the same
+// cluster. The registry runs as a pod of the stage's Deployment (registry:3, built here from distribution v3 like
+// the harness's other images), an image is pushed to it with the real crane through htpasswd and the cluster CA,
+// and a Pod on each worker pulls it through containerd with exactly the certs.d/HOST:PORT/hosts.toml the stage
+// wrote (which `plan --json` showed); without that folder the same pull fails with containerd's x509 error. The
+// generated password: in its 0600 file only, not in the progress, the logs or any command boardkube ran.
+// Needs root and `npm run testbin` (cold: many minutes).
+import { spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { stringify } from 'yaml';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PACKAGES_INSTALLED, writeHarnessClusterFile } from '../../harness/harness-cluster-file.ts';
+import { waitFor } from '../../harness/realcluster/exec.ts';
+import { startRealCluster, type HarnessNode, type RealCluster } from '../../harness/realcluster/index.ts';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+const BIN = path.join(ROOT, 'bin/boardkube.js');
+const NAME = 'bkregistry';
+const PORT = 30500;
+const CERTS_D = '/etc/containerd/certs.d';
+
+let cluster: RealCluster | undefined;
+let nodes: HarnessNode[] = [];
+let tmp: string;
+let file: string;
+let stateDir: string;
+let kubeconfig: string;
+let kubectlBin: string;
+
+beforeAll(async () => {
+  cluster = await startRealCluster();
+  nodes = await Promise.all(['master', 'worker1', 'worker2'].map((name) => cluster!.startNode({ name })));
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bk-registry-cluster-'));
+  stateDir = path.join(tmp, 'state');
+  kubeconfig = path.join(tmp, 'kube', 'config');
+  fs.mkdirSync(path.dirname(kubeconfig));
+  kubectlBin = cluster.testbin.nodeBinaries.kubectl!;
+  file = path.join(tmp, 'cluster.yaml');
+  writeHarnessClusterFile(file, NAME, cluster, nodes);
+}, 900_000);
+
+afterAll(async () => {
+  await cluster?.stop();
+  if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+}, 180_000);
+
+const env = () => ({ ...process.env, KUBECONFIG: kubeconfig, BOARDKUBE_STATE_DIR: stateDir });
+
+function boardkube(args: string[], timeoutMs = 1_200_000): { code: number; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [BIN, ...args], { env: env(), encoding: 'utf8', timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 });
+  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
+}
+
+function kubectl(args: string[], input?: string): string {
+  const r = spawnSync(kubectlBin, ['--kubeconfig', kubeconfig, '--context', NAME, ...args], { encoding: 'utf8', timeout: 60_000, input });
+  if (r.status !== 0) throw new Error(`kubectl ${args.join(' ')}: ${r.stderr}`);
+  return r.stdout;
+}
+
+function logs(): string {
+  return nodes.map((n) => n.logs(30)).join('\n');
+}
+
+async function eventually<T>(what: string, timeoutMs: number, probe: () => T | undefined | Promise<T | undefined>): Promise<T> {
+  try {
+    return await waitFor(what, timeoutMs, probe);
+  } catch (err) {
+    throw new Error(`${(err as Error).message}\n${logs()}`);
+  }
+}
+
+function expectApplied(r: { code: number; stdout: string; stderr: string }): void {
+  if (r.code !== 0) throw new Error(`boardkube apply exited ${r.code}\n${r.stdout.split('\n').slice(-60).join('\n')}\n${r.stderr}\n${logs()}`);
+}
+
+/** The real crane, trusting only the cluster CA, with its own docker config (the login's). */
+function crane(args: string[], caFile: string, input?: string): { code: number; out: string } {
+  const r = spawnSync(path.join(cluster!.testbin.dirs.registry!, 'crane'), args, {
+    env: { PATH: process.env.PATH, HOME: tmp, DOCKER_CONFIG: path.join(tmp, 'docker'), SSL_CERT_FILE: caFile },
+    encoding: 'utf8',
+    input,
+    timeout: 120_000,
+  });
+  return { code: r.status ?? -1, out: `${r.stdout}${r.stderr}` };
+}
+
+function pullPod(name: string, worker: string, image: string): string {
+  return stringify({
+    apiVersion: 'v1',
+    kind: 'Pod',
+    metadata: { name, namespace: 'default' },
+    spec: {
+      nodeName: worker,
+      restartPolicy: 'Never',
+      // The pull Secret the stage made in the default namespace; Always: containerd pulls, whatever it has.
+      imagePullSecrets: [{ name: 'boardkube-registry' }],
+      containers: [{ name: 'pulled', image, imagePullPolicy: 'Always', command: ['sh', '-c', 'echo RAN-FROM-THE-CLUSTER-REGISTRY'] }],
+    },
+  });
+}
+
+type PodJson = { status: { phase: string; containerStatuses?: Array<{ imageID: string; state: { waiting?: { reason: string; message?: string } } }> } };
+const pod = (name: string) => JSON.parse(kubectl(['get', 'pod', name, '-o', 'json'])) as PodJson;
+
+/** Every file under the state folder but the password file itself, as text. */
+function stateText(except: string): string {
+  const out: string[] = [];
+  for (const f of fs.readdirSync(stateDir, { recursive: true }) as string[]) {
+    const p = path.join(stateDir, f);
+    if (p !== except && fs.statSync(p).isFile()) out.push(fs.readFileSync(p, 'utf8'));
+  }
+  return out.join('\n');
+}
+
+type PlanAction = { stage: string; step: string; node: string | null; type: string; path?: string; content?: string };
+
+describe('the registry stage on a real kubeadm cluster, through boardkube apply over SSH', () => {
+  it('runs the registry as a pod; every worker pulls an image pushed to it through containerd and the stage\'s hosts.toml', async () => {
+    const [master, ...workers] = nodes;
+    const hostPort = `${master!.address}:${PORT}`;
+    const cp = boardkube(['apply', '-f', file, ...PACKAGES_INSTALLED, '--stage', 'control-plane', '--stage', 'workers', '--yes']);
+    expectApplied(cp);
+
+    // The plan: the cluster CA at containerd's path for HOST:PORT on every node, the same HOST:PORT as the
+    // NodePort Service and the proof; the hosts.toml that points containerd at it.
+    const plan = boardkube(['plan', '-f', file, '--stage', 'registry', '--json']);
+    expect(plan.code, plan.stderr).toBe(0);
+    const actions = (JSON.parse(plan.stdout) as PlanAction[]).filter((a) => a.stage === 'registry');
+    const ca = (await master!.ssh('cat /etc/kubernetes/pki/ca.crt')).stdout;
+    const caFiles = actions.filter((a) => a.step === 'trust' && a.path === `${CERTS_D}/${hostPort}/ca.crt`);
+    expect(caFiles.map((a) => a.node).sort()).toEqual(nodes.map((n) => n.name).sort());
+    for (const a of caFiles) expect(a.content).toBe(ca);
+    const hostsTomls = actions.filter((a) => a.step === 'trust' && a.path === `${CERTS_D}/${hostPort}/hosts.toml`);
+    expect(hostsTomls.map((a) => a.node).sort()).toEqual(nodes.map((n) => n.name).sort());
+    expect(hostsTomls[0]!.content).toContain(`[host."https://${hostPort}"]`);
+    expect(actions.find((a) => a.step === 'deploy' && a.type === 'manifest')!.content).toMatch(new RegExp(`nodePort: ${PORT}\\b`));
+
+    const r = boardkube(['apply', '-f', file, '--stage', 'registry', '--yes']);
+    expectApplied(r);
+    for (const n of nodes) expect(r.stdout).toMatch(new RegExp(`\\[registry\\] prove ${n.name}: done`));
+    // The registry is the Deployment's pod, on the master's disk, running the image the catalogue names.
+    const regPods = JSON.parse(kubectl(['-n', 'boardkube-registry', 'get', 'pods', '-l', 'app.kubernetes.io/name=registry', '-o', 'json'])).items as Array<{ spec: { nodeName: string; containers: Array<{ image: string }> }; status: { phase: string } }>;
+    expect(regPods.map((p) => [p.spec.nodeName, p.spec.containers[0]!.image, p.status.phase])).toEqual([['master', 'docker.io/library/registry:3', 'Running']]);
+
+    // On every node: exactly the files the plan showed, and the board's own trust (the stand-in's bundle) works.
+    for (const n of nodes) {
+      expect((await n.ssh(`ls ${CERTS_D}/${hostPort}`)).stdout.split('\n').filter(Boolean).sort()).toEqual(['ca.crt', 'hosts.toml']);
+      expect((await n.ssh(`cat ${CERTS_D}/${hostPort}/hosts.toml`)).stdout).toBe(hostsTomls.find((a) => a.node === n.name)!.content);
+      expect((await n.ssh(`cat ${CERTS_D}/${hostPort}/ca.crt`)).stdout).toBe(ca);
+      expect((await n.ssh(`curl -sS --cacert /etc/ca-certificates/extracted/tls-ca-bundle.pem -o /dev/null -w '%{http_code}' https://${hostPort}/v2/`)).stdout).toBe('401');
+    }
+
+    // The password: generated into its 0600 file; nowhere else boardkube wrote or said, and in no command it ran
+    // over SSH (the run log has every one, `$ ...`: none needed redacting).
+    const passwordFile = path.join(stateDir, NAME, 'registry.password');
+    expect(fs.statSync(passwordFile).mode & 0o777).toBe(0o600);
+    const password = fs.readFileSync(passwordFile, 'utf8').trim();
+    expect(password.length).toBeGreaterThanOrEqual(24);
+    const said = stateText(passwordFile) + r.stdout + r.stderr;
+    expect(said).not.toContain(password);
+    const runLog = fs.readdirSync(path.join(stateDir, 'logs')).map((f) => fs.readFileSync(path.join(stateDir, 'logs', f), 'utf8')).join('\n');
+    const commands = runLog.split('\n').filter((l) => / \$ /.test(l));
+    expect(commands.length).toBeGreaterThan(10);
+    expect(commands.filter((l) => l.includes('<redacted>'))).toEqual([]);
+    // Nor in a file on a node (the cluster keeps its bcrypt hash and the pull Secret): the files that hold one.
+    const holding = async (n: HarnessNode) => (await n.exec(['sh', '-c', 'grep -rlF -f /dev/stdin /etc /var/lib/boardkube /root 2>/dev/null; true'], { input: `${password}\n` })).stdout.trim();
+    for (const n of nodes) expect(await holding(n), n.name).toBe('');
+
+    // Push with the real crane: the cluster CA and the password (on stdin), from this computer to HOST:PORT.
+    const caFile = path.join(tmp, 'cluster-ca.crt');
+    fs.writeFileSync(caFile, ca);
+    const login = crane(['auth', 'login', hostPort, '-u', 'boardkube', '--password-stdin'], caFile, password);
+    expect(login.code, login.out).toBe(0);
+    const busybox = cluster!.images.find((i) => i.ref === cluster!.testImage)!.tar;
+    const image = `${hostPort}/boardkube-test/busybox:proof`;
+    const push = crane(['push', busybox, image], caFile);
+    expect(push.code, push.out).toBe(0);
+    const digest = crane(['digest', image], caFile).out.trim();
+    expect(digest).toMatch(/^sha256:[0-9a-f]{64}$/);
+
+    // Without its certs.d folder, worker1's containerd refuses the registry with the x509 error: the trust comes
+    // from the stage's hosts.toml alone (Debian's system trust has no cluster CA).
+    const w1 = workers[0]!;
+    await w1.ssh(`mv ${CERTS_D}/${hostPort} ${CERTS_D}.away`);
+    try {
+      kubectl(['apply', '-f', '-'], pullPod('untrusted-worker1', w1.name, image));
+      const refused = await eventually('containerd on worker1 to refuse the registry', 180_000, () => {
+        const w = pod('untrusted-worker1').status.containerStatuses?.[0]?.state.waiting;
+        return w?.message && /ErrImagePull|ImagePullBackOff/.test(w.reason) ? w.message : undefined;
+      });
+      expect(refused).toMatch(/x509: certificate signed by unknown authority/);
+      kubectl(['delete', 'pod', 'untrusted-worker1', '--wait=true']);
+    } finally {
+      await w1.ssh(`mv ${CERTS_D}.away ${CERTS_D}/${hostPort}`);
+    }
+
+    // With it: a Pod on every worker pulls the pushed image through containerd and runs it.
+    for (const w of workers) kubectl(['apply', '-f', '-'], pullPod(`pull-${w.name}`, w.name, image));
+    const rows: string[][] = [];
+    for (const w of workers) {
+      const done = await eventually(`the pod on ${w.name} to pull and run ${image}`, 180_000, () => {
+        const p = pod(`pull-${w.name}`);
+        return p.status.phase === 'Succeeded' || p.status.phase === 'Failed' ? p : undefined;
+      });
+      expect(done.status.phase).toBe('Succeeded');
+      expect(kubectl(['logs', `pull-${w.name}`])).toContain('RAN-FROM-THE-CLUSTER-REGISTRY');
+      const imageId = done.status.containerStatuses![0]!.imageID;
+      expect(imageId).toBe(`${hostPort}/boardkube-test/busybox@${digest}`);
+      // containerd has it under the registry's name, pulled (not imported).
+      expect((await w.ssh(`crictl --runtime-endpoint unix:///run/containerd/containerd.sock images --digests | grep '${hostPort}/boardkube-test/busybox'`)).stdout).toContain('proof');
+      rows.push([w.name, `${CERTS_D}/${hostPort}/hosts.toml`, digest.slice(0, 19), done.status.phase]);
+    }
+    const table = [['node', 'containerd trust (as planned)', 'pulled digest', 'pod'], ...rows];
+    const widths = table[0]!.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
+    console.log(table.map((row) => row.map((c, i) => c.padEnd(widths[i]!)).join('  ')).join('\n'));
+    expect(rows.map((row) => row[0])).toEqual(workers.map((w) => w.name));
+
+    // Run again: every step verified, nothing run again; the password file kept.
+    const again = boardkube(['apply', '-f', file, '--stage', 'registry', '--yes']);
+    expectApplied(again);
+    const ends = again.stdout.split('\n').filter((l) => /^\[registry\] \S+ \S+: (done|failed|skipped)/.test(l));
+    expect(ends.length).toBe(2 + 2 * nodes.length + 1);
+    for (const l of ends) expect(l).toMatch(/done \(verified, not run again\)/);
+    expect(fs.readFileSync(passwordFile, 'utf8').trim()).toBe(password);
+  }, 2_400_000);
+});
