@@ -2,6 +2,7 @@
 // CRI-O reads /etc/containers/certs.d/HOST:PORT/ca.crt on every pull; containerd reads
 // /etc/containerd/certs.d/HOST:PORT/hosts.toml through its config_path (DOMAIN.md). HOST:PORT must be exactly
 // what image references name, or the runtime does not look there.
+import * as path from 'node:path';
 import { RUNTIMES, type ContainerRuntime } from '../../src/catalog/runtimes.ts';
 import type { PlannedAction } from '../../src/engine/types.ts';
 
@@ -24,8 +25,11 @@ export function anchorPath(cluster: string): string {
 
 /** The files and the one command that make a board trust the cluster CA for the registry at HOST:PORT. */
 export function trustActions(runtime: Runtime, hostPort: string, caPem: string, cluster: string): PlannedAction[] {
+  const caPath = runtimeCaPath(runtime, hostPort);
   const actions: PlannedAction[] = [
-    { type: 'file', description: `the cluster CA where ${runtime} looks for ${hostPort}`, path: runtimeCaPath(runtime, hostPort), content: caPem, mode: 0o644, sudo: true },
+    // A file is written into an existing folder only: the runtime's per-registry one is new.
+    { type: 'command', description: `make the folders for ${hostPort} and the system trust`, content: `mkdir -p '${path.posix.dirname(caPath)}' '${SYSTEM_TRUST.anchorDir}'\n`, sudo: true },
+    { type: 'file', description: `the cluster CA where ${runtime} looks for ${hostPort}`, path: caPath, content: caPem, mode: 0o644, sudo: true },
   ];
   if (runtime === 'containerd') {
     actions.push({ type: 'file', description: `containerd's host configuration for ${hostPort}`, path: `${RUNTIMES.containerd.registryCertsDir}/${hostPort}/hosts.toml`, content: containerdHostsToml(hostPort), mode: 0o644, sudo: true });

@@ -66,6 +66,9 @@ const catIfThere: LabCommand = {
   run: (b, m) => ({ stdout: b.files[m[1]!] ?? '', ms: 30 }),
 };
 
+// The lab's files are a flat map: a folder needs no making.
+const makeTrustDirs: LabCommand = { name: "mkdir -p the registry's trust folders", match: /^mkdir -p '\/etc\/[\w./:-]+' '\/etc\/ca-certificates\/trust-source\/anchors'\n?$/, root: true, run: () => ({ ms: 30 }) };
+
 const updateTrust: LabCommand = { name: 'update-ca-trust', match: /^update-ca-trust\n?$/, root: true, run: () => ({ ms: 1500 }) };
 
 const probe: LabCommand = {
@@ -86,4 +89,4 @@ const probe: LabCommand = {
   },
 };
 
-registerLabCommands([sign, verifyCert, catAsRoot, catIfThere, updateTrust, probe]);
+registerLabCommands([sign, verifyCert, catAsRoot, catIfThere, makeTrustDirs, updateTrust, probe]);
