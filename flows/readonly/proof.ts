@@ -4,6 +4,7 @@
 import { ClusterError, type AccessQuestion, type ClusterPort } from '../../src/ports/cluster.ts';
 import type { ReadonlyOptions } from './options.ts';
 import { serviceAccountUser } from './manifests.ts';
+import { textTable } from '../../src/util/table.ts';
 
 export type Verdict = 'allowed' | 'denied';
 
@@ -134,11 +135,7 @@ function forbiddenText(err: ClusterError): string {
 
 /** The rows as a plain-text table (CLI, logs, error messages). */
 export function formatProofTable(rows: ProofRow[]): string {
-  const head = ['check', 'how', 'expected', 'actual', ''];
-  const body = rows.map((r) => [r.check, r.how, r.expected, r.actual, r.ok ? 'ok' : 'WRONG']);
-  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
-  const line = (cells: string[]) => cells.map((c, i) => c.padEnd(widths[i]!)).join('  ').trimEnd();
-  return [line(head), ...body.map(line)].join('\n');
+  return textTable(['check', 'how', 'expected', 'actual', ''], rows.map((r) => [r.check, r.how, r.expected, r.actual, r.ok ? 'ok' : 'WRONG'])).join('\n');
 }
 
 /** The in-cluster way of the seed article: a pod running as the service account calls the API server. */

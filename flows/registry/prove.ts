@@ -26,7 +26,7 @@ export const proveStep: Step = {
   async run(ctx) {
     const code = await answers(ctx);
     if (code !== '401') throw new Error(`https://${optionsOf(ctx).hostPort}/v2/ answered ${code} on ${ctx.node!.name}, expected 401 (the registry asking for its password)`);
-    return { answer: code };
+    return { answer: code, caPath: runtimeCaPath(runtimeOf(ctx.cluster), optionsOf(ctx).hostPort) };
   },
   async verify(ctx) {
     return (await answers(ctx).catch(() => '')) === '401';

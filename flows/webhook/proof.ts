@@ -3,6 +3,7 @@
 import { IMAGES } from '../../src/catalog/images.ts';
 import type { ClusterPort, KubeObject } from '../../src/ports/cluster.ts';
 import { EXCLUDED_NAMESPACES } from './policy.ts';
+import { textTable } from '../../src/util/table.ts';
 
 export interface ProofRow {
   check: string;
@@ -54,9 +55,5 @@ export async function admittedWithoutDefault(c: ClusterPort, signal?: AbortSigna
 }
 
 export function formatRows(rows: ProofRow[]): string {
-  const head = ['check', 'expected', 'actual', ''];
-  const body = rows.map((r) => [r.check, r.expected, r.actual, r.ok ? 'ok' : 'WRONG']);
-  const widths = head.map((h, i) => Math.max(h.length, ...body.map((b) => b[i]!.length)));
-  const line = (cells: string[]) => cells.map((x, i) => x.padEnd(widths[i]!)).join('  ').trimEnd();
-  return [line(head), ...body.map(line)].join('\n');
+  return textTable(['check', 'expected', 'actual', ''], rows.map((r) => [r.check, r.expected, r.actual, r.ok ? 'ok' : 'WRONG'])).join('\n');
 }

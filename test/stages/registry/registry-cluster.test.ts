@@ -17,6 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PACKAGES_INSTALLED, writeHarnessClusterFile } from '../../harness/harness-cluster-file.ts';
 import { waitFor } from '../../harness/realcluster/exec.ts';
 import { startRealCluster, type HarnessNode, type RealCluster } from '../../harness/realcluster/index.ts';
+import { textTable } from '../../../src/util/table.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const BIN = path.join(ROOT, 'bin/boardkube.js');
@@ -142,7 +143,12 @@ describe('the registry stage on a real kubeadm cluster, through boardkube apply 
 
     const r = boardkube(['apply', '-f', file, '--stage', 'registry', '--yes']);
     expectApplied(r);
-    for (const n of nodes) expect(r.stdout).toMatch(new RegExp(`\\[registry\\] prove ${n.name}: done`));
+    // The stage's proof, a table per node in its report: the CA where containerd looks, /v2/ answered over TLS.
+    for (const n of nodes) {
+      expect(r.stdout).toMatch(new RegExp(`\\[registry\\] prove ${n.name}: done`));
+      expect(r.stdout).toMatch(new RegExp(`^  +${n.name} +${CERTS_D}/${hostPort.replaceAll('.', '\\.')}/ca\\.crt +401 over TLS`, 'm'));
+    }
+    expect(r.stdout).toContain(`images are named ${hostPort}/NAME:TAG`);
     // The registry is the Deployment's pod, on the master's disk, running the image the catalogue names.
     const regPods = JSON.parse(kubectl(['-n', 'boardkube-registry', 'get', 'pods', '-l', 'app.kubernetes.io/name=registry', '-o', 'json'])).items as Array<{ spec: { nodeName: string; containers: Array<{ image: string }> }; status: { phase: string } }>;
     expect(regPods.map((p) => [p.spec.nodeName, p.spec.containers[0]!.image, p.status.phase])).toEqual([['master', 'docker.io/library/registry:3', 'Running']]);
@@ -215,15 +221,13 @@ describe('the registry stage on a real kubeadm cluster, through boardkube apply 
       expect((await w.ssh(`crictl --runtime-endpoint unix:///run/containerd/containerd.sock images --digests | grep '${hostPort}/boardkube-test/busybox'`)).stdout).toContain('proof');
       rows.push([w.name, `${CERTS_D}/${hostPort}/hosts.toml`, digest.slice(0, 19), done.status.phase]);
     }
-    const table = [['node', 'containerd trust (as planned)', 'pulled digest', 'pod'], ...rows];
-    const widths = table[0]!.map((_, i) => Math.max(...table.map((row) => row[i]!.length)));
-    console.log(table.map((row) => row.map((c, i) => c.padEnd(widths[i]!)).join('  ')).join('\n'));
+    console.log(textTable(['node', 'containerd trust (as planned)', 'pulled digest', 'pod'], rows).join('\n'));
     expect(rows.map((row) => row[0])).toEqual(workers.map((w) => w.name));
 
     // Run again: every step verified, nothing run again; the password file kept.
     const again = boardkube(['apply', '-f', file, '--stage', 'registry', '--yes']);
     expectApplied(again);
-    const ends = again.stdout.split('\n').filter((l) => /^\[registry\] \S+ \S+: (done|failed|skipped)/.test(l));
+    const ends = again.stdout.split('\n').filter((l) => /^\[registry\] \S+( \S+)?: (done|failed|skipped)/.test(l));
     expect(ends.length).toBe(2 + 2 * nodes.length + 1);
     for (const l of ends) expect(l).toMatch(/done \(verified, not run again\)/);
     expect(fs.readFileSync(passwordFile, 'utf8').trim()).toBe(password);
