@@ -45,4 +45,24 @@ describe('stage reports', () => {
     expect(r.have.join('\n')).toMatch(/list pods\s+SelfSubjectAccessReview\s+allowed\s+allowed\s+ok/);
     expect(r.next).toEqual(['Try it: kubectl --kubeconfig /s/ro.kubeconfig get pods -A', 'To take the access away: kubectl delete sa ro']);
   });
+
+  it('registry: where it is, the proof per node as a table (a node not proven says so), how to push and trust it', () => {
+    expect(report('registry', { 'certificate@-': { expiresAt: '2027-12-01T00:00:00.000Z' } }).have).toEqual([]);
+    const hp = '192.168.1.40:30500';
+    const proven = (n: string) => ({ answer: '401', caPath: `/etc/containers/certs.d/${hp}/ca.crt`, node: n });
+    const r = report('registry', {
+      'certificate@-': { expiresAt: '2027-12-01T00:00:00.000Z', hostPort: hp },
+      'credentials@-': { passwordFile: '/s/registry.password', user: 'boardkube' },
+      'deploy@-': { hostPort: hp, image: 'docker.io/library/registry:3' },
+      'prove@n2-master': proven('n2-master'),
+      'prove@n2-worker1': proven('n2-worker1'),
+    });
+    const text = r.have.join('\n');
+    expect(text).toContain(`images are named ${hp}/NAME:TAG`);
+    expect(text).toContain('expires 2027-12-01');
+    expect(text).toMatch(/n2-worker1 +\/etc\/containers\/certs\.d\/192\.168\.1\.40:30500\/ca\.crt +401 over TLS/);
+    expect(text).toMatch(/n2-worker2 +not proven yet/);
+    expect(r.next[0]).toBe(`push from this computer: crane auth login ${hp} -u boardkube --password-stdin < /s/registry.password`);
+    expect(r.next[1]).toMatch(/update-ca-certificates/);
+  });
 });
