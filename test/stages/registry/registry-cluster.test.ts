@@ -9,80 +9,38 @@
 // Needs root and `npm run testbin` (cold: many minutes).
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PACKAGES_INSTALLED, writeHarnessClusterFile } from '../../harness/harness-cluster-file.ts';
-import { waitFor } from '../../harness/realcluster/exec.ts';
-import { startRealCluster, type HarnessNode, type RealCluster } from '../../harness/realcluster/index.ts';
+import { PACKAGES_INSTALLED } from '../../harness/harness-cluster-file.ts';
+import { harnessBoardkube, startClusterForBoardkube, type HarnessClusterForBoardkube } from '../../harness/harness-boardkube.ts';
+import type { HarnessNode } from '../../harness/realcluster/index.ts';
 import { textTable } from '../../../src/util/table.ts';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-const BIN = path.join(ROOT, 'bin/boardkube.js');
 const NAME = 'bkregistry';
 const PORT = 30500;
 const CERTS_D = '/etc/containerd/certs.d';
 
-let cluster: RealCluster | undefined;
-let nodes: HarnessNode[] = [];
-let tmp: string;
-let file: string;
-let stateDir: string;
-let kubeconfig: string;
-let kubectlBin: string;
-
+// One harness cluster for the file (expensive: a minute or two to start).
+let up: HarnessClusterForBoardkube;
 beforeAll(async () => {
-  cluster = await startRealCluster();
-  nodes = await Promise.all(['master', 'worker1', 'worker2'].map((name) => cluster!.startNode({ name })));
-  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bk-registry-cluster-'));
-  stateDir = path.join(tmp, 'state');
-  kubeconfig = path.join(tmp, 'kube', 'config');
-  fs.mkdirSync(path.dirname(kubeconfig));
-  kubectlBin = cluster.testbin.nodeBinaries.kubectl!;
-  file = path.join(tmp, 'cluster.yaml');
-  writeHarnessClusterFile(file, NAME, cluster, nodes);
+  up = await startClusterForBoardkube(NAME, 'bk-registry-cluster-');
 }, 900_000);
+afterAll(() => up?.stop(), 180_000);
 
-afterAll(async () => {
-  await cluster?.stop();
-  if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
-}, 180_000);
-
-const env = () => ({ ...process.env, KUBECONFIG: kubeconfig, BOARDKUBE_STATE_DIR: stateDir });
-
-function boardkube(args: string[], timeoutMs = 1_200_000): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [BIN, ...args], { env: env(), encoding: 'utf8', timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 });
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
+const env = () => ({ ...process.env, KUBECONFIG: up.kubeconfig, BOARDKUBE_STATE_DIR: up.stateDir });
+const { boardkube, eventually, expectApplied } = harnessBoardkube({ env, nodes: () => up.nodes });
 
 function kubectl(args: string[], input?: string): string {
-  const r = spawnSync(kubectlBin, ['--kubeconfig', kubeconfig, '--context', NAME, ...args], { encoding: 'utf8', timeout: 60_000, input });
+  const r = spawnSync(up.cluster.testbin.nodeBinaries.kubectl!, ['--kubeconfig', up.kubeconfig, '--context', NAME, ...args], { encoding: 'utf8', timeout: 60_000, input });
   if (r.status !== 0) throw new Error(`kubectl ${args.join(' ')}: ${r.stderr}`);
   return r.stdout;
 }
 
-function logs(): string {
-  return nodes.map((n) => n.logs(30)).join('\n');
-}
-
-async function eventually<T>(what: string, timeoutMs: number, probe: () => T | undefined | Promise<T | undefined>): Promise<T> {
-  try {
-    return await waitFor(what, timeoutMs, probe);
-  } catch (err) {
-    throw new Error(`${(err as Error).message}\n${logs()}`);
-  }
-}
-
-function expectApplied(r: { code: number; stdout: string; stderr: string }): void {
-  if (r.code !== 0) throw new Error(`boardkube apply exited ${r.code}\n${r.stdout.split('\n').slice(-60).join('\n')}\n${r.stderr}\n${logs()}`);
-}
-
 /** The real crane, trusting only the cluster CA, with its own docker config (the login's). */
 function crane(args: string[], caFile: string, input?: string): { code: number; out: string } {
-  const r = spawnSync(path.join(cluster!.testbin.dirs.registry!, 'crane'), args, {
-    env: { PATH: process.env.PATH, HOME: tmp, DOCKER_CONFIG: path.join(tmp, 'docker'), SSL_CERT_FILE: caFile },
+  const r = spawnSync(path.join(up.cluster.testbin.dirs.registry!, 'crane'), args, {
+    env: { PATH: process.env.PATH, HOME: up.tmp, DOCKER_CONFIG: path.join(up.tmp, 'docker'), SSL_CERT_FILE: caFile },
     encoding: 'utf8',
     input,
     timeout: 120_000,
@@ -111,8 +69,8 @@ const pod = (name: string) => JSON.parse(kubectl(['get', 'pod', name, '-o', 'jso
 /** Every file under the state folder but the password file itself, as text. */
 function stateText(except: string): string {
   const out: string[] = [];
-  for (const f of fs.readdirSync(stateDir, { recursive: true }) as string[]) {
-    const p = path.join(stateDir, f);
+  for (const f of fs.readdirSync(up.stateDir, { recursive: true }) as string[]) {
+    const p = path.join(up.stateDir, f);
     if (p !== except && fs.statSync(p).isFile()) out.push(fs.readFileSync(p, 'utf8'));
   }
   return out.join('\n');
@@ -122,29 +80,29 @@ type PlanAction = { stage: string; step: string; node: string | null; type: stri
 
 describe('the registry stage on a real kubeadm cluster, through boardkube apply over SSH', () => {
   it('runs the registry as a pod; every worker pulls an image pushed to it through containerd and the stage\'s hosts.toml', async () => {
-    const [master, ...workers] = nodes;
+    const [master, ...workers] = up.nodes;
     const hostPort = `${master!.address}:${PORT}`;
-    const cp = boardkube(['apply', '-f', file, ...PACKAGES_INSTALLED, '--stage', 'control-plane', '--stage', 'workers', '--yes']);
+    const cp = boardkube(['apply', '-f', up.file, ...PACKAGES_INSTALLED, '--stage', 'control-plane', '--stage', 'workers', '--yes']);
     expectApplied(cp);
 
     // The plan: the cluster CA at containerd's path for HOST:PORT on every node, the same HOST:PORT as the
     // NodePort Service and the proof; the hosts.toml that points containerd at it.
-    const plan = boardkube(['plan', '-f', file, '--stage', 'registry', '--json']);
+    const plan = boardkube(['plan', '-f', up.file, '--stage', 'registry', '--json']);
     expect(plan.code, plan.stderr).toBe(0);
     const actions = (JSON.parse(plan.stdout) as PlanAction[]).filter((a) => a.stage === 'registry');
     const ca = (await master!.ssh('cat /etc/kubernetes/pki/ca.crt')).stdout;
     const caFiles = actions.filter((a) => a.step === 'trust' && a.path === `${CERTS_D}/${hostPort}/ca.crt`);
-    expect(caFiles.map((a) => a.node).sort()).toEqual(nodes.map((n) => n.name).sort());
+    expect(caFiles.map((a) => a.node).sort()).toEqual(up.nodes.map((n) => n.name).sort());
     for (const a of caFiles) expect(a.content).toBe(ca);
     const hostsTomls = actions.filter((a) => a.step === 'trust' && a.path === `${CERTS_D}/${hostPort}/hosts.toml`);
-    expect(hostsTomls.map((a) => a.node).sort()).toEqual(nodes.map((n) => n.name).sort());
+    expect(hostsTomls.map((a) => a.node).sort()).toEqual(up.nodes.map((n) => n.name).sort());
     expect(hostsTomls[0]!.content).toContain(`[host."https://${hostPort}"]`);
     expect(actions.find((a) => a.step === 'deploy' && a.type === 'manifest')!.content).toMatch(new RegExp(`nodePort: ${PORT}\\b`));
 
-    const r = boardkube(['apply', '-f', file, '--stage', 'registry', '--yes']);
+    const r = boardkube(['apply', '-f', up.file, '--stage', 'registry', '--yes']);
     expectApplied(r);
     // The stage's proof, a table per node in its report: the CA where containerd looks, /v2/ answered over TLS.
-    for (const n of nodes) {
+    for (const n of up.nodes) {
       expect(r.stdout).toMatch(new RegExp(`\\[registry\\] prove ${n.name}: done`));
       expect(r.stdout).toMatch(new RegExp(`^  +${n.name} +${CERTS_D}/${hostPort.replaceAll('.', '\\.')}/ca\\.crt +401 over TLS`, 'm'));
     }
@@ -154,7 +112,7 @@ describe('the registry stage on a real kubeadm cluster, through boardkube apply 
     expect(regPods.map((p) => [p.spec.nodeName, p.spec.containers[0]!.image, p.status.phase])).toEqual([['master', 'docker.io/library/registry:3', 'Running']]);
 
     // On every node: exactly the files the plan showed, and the board's own trust (the stand-in's bundle) works.
-    for (const n of nodes) {
+    for (const n of up.nodes) {
       expect((await n.ssh(`ls ${CERTS_D}/${hostPort}`)).stdout.split('\n').filter(Boolean).sort()).toEqual(['ca.crt', 'hosts.toml']);
       expect((await n.ssh(`cat ${CERTS_D}/${hostPort}/hosts.toml`)).stdout).toBe(hostsTomls.find((a) => a.node === n.name)!.content);
       expect((await n.ssh(`cat ${CERTS_D}/${hostPort}/ca.crt`)).stdout).toBe(ca);
@@ -163,26 +121,26 @@ describe('the registry stage on a real kubeadm cluster, through boardkube apply 
 
     // The password: generated into its 0600 file; nowhere else boardkube wrote or said, and in no command it ran
     // over SSH (the run log has every one, `$ ...`: none needed redacting).
-    const passwordFile = path.join(stateDir, NAME, 'registry.password');
+    const passwordFile = path.join(up.stateDir, NAME, 'registry.password');
     expect(fs.statSync(passwordFile).mode & 0o777).toBe(0o600);
     const password = fs.readFileSync(passwordFile, 'utf8').trim();
     expect(password.length).toBeGreaterThanOrEqual(24);
     const said = stateText(passwordFile) + r.stdout + r.stderr;
     expect(said).not.toContain(password);
-    const runLog = fs.readdirSync(path.join(stateDir, 'logs')).map((f) => fs.readFileSync(path.join(stateDir, 'logs', f), 'utf8')).join('\n');
+    const runLog = fs.readdirSync(path.join(up.stateDir, 'logs')).map((f) => fs.readFileSync(path.join(up.stateDir, 'logs', f), 'utf8')).join('\n');
     const commands = runLog.split('\n').filter((l) => / \$ /.test(l));
     expect(commands.length).toBeGreaterThan(10);
     expect(commands.filter((l) => l.includes('<redacted>'))).toEqual([]);
     // Nor in a file on a node (the cluster keeps its bcrypt hash and the pull Secret): the files that hold one.
     const holding = async (n: HarnessNode) => (await n.exec(['sh', '-c', 'grep -rlF -f /dev/stdin /etc /var/lib/boardkube /root 2>/dev/null; true'], { input: `${password}\n` })).stdout.trim();
-    for (const n of nodes) expect(await holding(n), n.name).toBe('');
+    for (const n of up.nodes) expect(await holding(n), n.name).toBe('');
 
     // Push with the real crane: the cluster CA and the password (on stdin), from this computer to HOST:PORT.
-    const caFile = path.join(tmp, 'cluster-ca.crt');
+    const caFile = path.join(up.tmp, 'cluster-ca.crt');
     fs.writeFileSync(caFile, ca);
     const login = crane(['auth', 'login', hostPort, '-u', 'boardkube', '--password-stdin'], caFile, password);
     expect(login.code, login.out).toBe(0);
-    const busybox = cluster!.images.find((i) => i.ref === cluster!.testImage)!.tar;
+    const busybox = up.cluster.images.find((i) => i.ref === up.cluster.testImage)!.tar;
     const image = `${hostPort}/boardkube-test/busybox:proof`;
     const push = crane(['push', busybox, image], caFile);
     expect(push.code, push.out).toBe(0);
@@ -225,10 +183,10 @@ describe('the registry stage on a real kubeadm cluster, through boardkube apply 
     expect(rows.map((row) => row[0])).toEqual(workers.map((w) => w.name));
 
     // Run again: every step verified, nothing run again; the password file kept.
-    const again = boardkube(['apply', '-f', file, '--stage', 'registry', '--yes']);
+    const again = boardkube(['apply', '-f', up.file, '--stage', 'registry', '--yes']);
     expectApplied(again);
     const ends = again.stdout.split('\n').filter((l) => /^\[registry\] \S+( \S+)?: (done|failed|skipped)/.test(l));
-    expect(ends.length).toBe(2 + 2 * nodes.length + 1);
+    expect(ends.length).toBe(2 + 2 * up.nodes.length + 1);
     for (const l of ends) expect(l).toMatch(/done \(verified, not run again\)/);
     expect(fs.readFileSync(passwordFile, 'utf8').trim()).toBe(password);
   }, 2_400_000);

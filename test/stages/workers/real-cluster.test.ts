@@ -10,75 +10,42 @@
 // Needs root and `npm run testbin` (cold: many minutes).
 import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
-import * as os from 'node:os';
 import * as path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PACKAGES_INSTALLED, writeHarnessClusterFile } from '../../harness/harness-cluster-file.ts';
-import { waitFor } from '../../harness/realcluster/exec.ts';
-import { startRealCluster, type HarnessNode, type RealCluster } from '../../harness/realcluster/index.ts';
+import { PACKAGES_INSTALLED } from '../../harness/harness-cluster-file.ts';
+import { harnessBoardkube, startClusterForBoardkube, type HarnessClusterForBoardkube } from '../../harness/harness-boardkube.ts';
+import type { HarnessNode, RealCluster } from '../../harness/realcluster/index.ts';
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-const BIN = path.join(ROOT, 'bin/boardkube.js');
 const NAME = 'bkreal';
 
 let cluster: RealCluster | undefined;
 let nodes: HarnessNode[] = [];
-let tmp: string;
+let up: HarnessClusterForBoardkube | undefined;
 let file: string;
 let stateDir: string;
 let kubeconfig: string;
 let kubectlBin: string;
 
-
 beforeAll(async () => {
-  cluster = await startRealCluster();
-  nodes = await Promise.all(['master', 'worker1', 'worker2'].map((name) => cluster!.startNode({ name })));
-  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bk-real-cluster-'));
-  stateDir = path.join(tmp, 'state');
-  kubeconfig = path.join(tmp, 'kube', 'config');
-  fs.mkdirSync(path.dirname(kubeconfig));
+  up = await startClusterForBoardkube(NAME, 'bk-real-cluster-');
+  ({ cluster, nodes, file, stateDir, kubeconfig } = up);
   // The user's own kubeconfig, with a context of another cluster that must stay as it is.
   fs.writeFileSync(kubeconfig, 'apiVersion: v1\nkind: Config\nclusters:\n- name: work\n  cluster:\n    server: https://work.example:6443\nusers:\n- name: me\n  user:\n    token: not-a-real-token\ncontexts:\n- name: work\n  context:\n    cluster: work\n    user: me\ncurrent-context: work\n', { mode: 0o600 });
   kubectlBin = cluster.testbin.nodeBinaries.kubectl!;
-  file = path.join(tmp, 'cluster.yaml');
-  writeHarnessClusterFile(file, NAME, cluster, nodes);
 }, 900_000);
 
 afterAll(async () => {
-  await cluster?.stop();
-  if (tmp) fs.rmSync(tmp, { recursive: true, force: true });
+  await up?.stop();
 }, 180_000);
 
 const env = () => ({ ...process.env, KUBECONFIG: kubeconfig, BOARDKUBE_STATE_DIR: stateDir });
-
-function boardkube(args: string[], timeoutMs = 1_200_000): { code: number; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [BIN, ...args], { env: env(), encoding: 'utf8', timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 });
-  return { code: r.status ?? -1, stdout: r.stdout, stderr: r.stderr };
-}
+const { bin: BIN, boardkube, logs, eventually, expectApplied } = harnessBoardkube({ env, nodes: () => nodes });
 
 function kubectl(...args: string[]): string {
   const r = spawnSync(kubectlBin, ['--kubeconfig', kubeconfig, '--context', NAME, ...args], { encoding: 'utf8', timeout: 60_000 });
   if (r.status !== 0) throw new Error(`kubectl ${args.join(' ')}: ${r.stderr}`);
   return r.stdout;
-}
-
-function logs(): string {
-  return nodes.map((n) => n.logs(30)).join('\n');
-}
-
-/** The harness's waitFor, with the nodes' logs when it gives up. */
-async function eventually<T>(what: string, timeoutMs: number, probe: () => T | undefined | Promise<T | undefined>): Promise<T> {
-  try {
-    return await waitFor(what, timeoutMs, probe);
-  } catch (err) {
-    throw new Error(`${(err as Error).message}\n${logs()}`);
-  }
-}
-
-function expectApplied(r: { code: number; stdout: string; stderr: string }): void {
-  if (r.code !== 0) throw new Error(`boardkube apply exited ${r.code}\n${r.stdout.split('\n').slice(-60).join('\n')}\n${r.stderr}\n${logs()}`);
 }
 
 type NodeJson = { metadata: { name: string; labels: Record<string, string> }; status: { conditions: Array<{ type: string; status: string }> } };
