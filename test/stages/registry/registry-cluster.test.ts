@@ -132,8 +132,12 @@ describe('the registry stage on a real kubeadm cluster, through boardkube apply 
     expect(commands.length).toBeGreaterThan(10);
     expect(commands.filter((l) => l.includes('<redacted>'))).toEqual([]);
     // Nor in a file on a node (the cluster keeps its bcrypt hash and the pull Secret): the files that hold one.
-    const holding = async (n: HarnessNode) => (await n.exec(['sh', '-c', 'grep -rlF -f /dev/stdin /etc /var/lib/boardkube /root 2>/dev/null; true'], { input: `${password}\n` })).stdout.trim();
-    for (const n of up.nodes) expect(await holding(n), n.name).toBe('');
+    // The pattern in a 0600 file in the cluster's folder, which every node sees (not on grep's command line).
+    const pattern = path.join(up.cluster.dir, 'password.pattern');
+    fs.writeFileSync(pattern, `${password}\n`, { mode: 0o600 });
+    const holding = async (n: HarnessNode, dirs: string) => (await n.exec(['sh', '-c', `grep -rlF -f '${pattern}' ${dirs} 2>/dev/null; true`])).stdout.trim();
+    expect(await holding(up.nodes[0]!, `'${up.cluster.dir}'`)).toBe(pattern); // the search finds what is there
+    for (const n of up.nodes) expect(await holding(n, '/etc /var/lib/boardkube /root'), n.name).toBe('');
 
     // Push with the real crane: the cluster CA and the password (on stdin), from this computer to HOST:PORT.
     const caFile = path.join(up.tmp, 'cluster-ca.crt');
