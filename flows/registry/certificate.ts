@@ -14,7 +14,8 @@ export function certificateScript(o: RegistryOptions, masterAddress: string, mas
     pkiDir: o.pkiDir,
     outDir: CERT_DIR,
     dnsNames: [masterName, `registry.${o.namespace}.svc`, `registry.${o.namespace}.svc.cluster.local`],
-    ipAddresses: [masterAddress],
+    // The address image references name first (the master's, unless --set address named another node's).
+    ipAddresses: [...new Set([o.address, masterAddress])],
     days: VALID_DAYS,
     renewWithinDays: RENEW_WITHIN_DAYS,
   });
@@ -24,7 +25,7 @@ export const certificateStep: Step = {
   id: 'certificate',
   title: "Sign the registry's certificate with the cluster CA",
   explain:
-    "Every node already trusts the cluster CA's signature on the API server. The registry's certificate is signed with the same CA, on the master, so its key never leaves it; it names the master's address the images are pulled from.",
+    "Every node already trusts the cluster CA's signature on the API server. The registry's certificate is signed with the same CA, on the master, so its key never leaves it; it names the address the images are pulled from.",
   plan(ctx) {
     const host = master(ctx);
     return [{ type: 'command', description: `sign ${CERT_DIR}/tls.crt for ${optionsOf(ctx).hostPort} with the cluster CA (kept while valid for ${RENEW_WITHIN_DAYS}+ days)`, content: certificateScript(optionsOf(ctx), host.address, host.node), sudo: true }];

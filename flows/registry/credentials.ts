@@ -21,6 +21,13 @@ function wroteItBefore(ctx: StepContext, file: string): boolean {
   return ctx.outputOf('registry', 'credentials')?.passwordFile === file;
 }
 
+/** The refusal when the password file exists and this stage did not write it (never overwritten, never read). */
+export function foreignPasswordFile(ctx: StepContext): InputError | undefined {
+  const file = optionsOf(ctx).passwordFile;
+  if (!fs.existsSync(file) || wroteItBefore(ctx, file)) return undefined;
+  return new InputError('password-file', `${file} exists already and was not written by this stage`, 'name another file with --set password-file=PATH, or move that one away');
+}
+
 export const credentialsStep: Step = {
   id: 'credentials',
   title: 'Make the registry password',
@@ -31,10 +38,9 @@ export const credentialsStep: Step = {
   },
   async run(ctx) {
     const o = optionsOf(ctx);
+    const foreign = foreignPasswordFile(ctx);
+    if (foreign) throw foreign;
     if (fs.existsSync(o.passwordFile)) {
-      if (!wroteItBefore(ctx, o.passwordFile)) {
-        throw new InputError('password-file', `${o.passwordFile} exists already and was not written by this stage`, 'name another file with --set password-file=PATH, or move that one away');
-      }
       ctx.secrets.set(PASSWORD_SECRET, readPasswordFile(o.passwordFile));
       ctx.log(`the password in ${o.passwordFile} is kept`);
     } else {

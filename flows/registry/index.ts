@@ -1,11 +1,12 @@
 // The registry stage (seed: "Docker Registry in Kubernetes", "Kubernetes Zertifikate verwenden"): a registry
 // in the cluster whose certificate the cluster CA signed, trusted by every node's runtime at one HOST:PORT.
 //
-// One file per step, in the order below (trust before deploy: the deploy waits until the registry answers the
+// One file per step, in the order below (check first: bad input is refused before anything is touched; trust before deploy: the deploy waits until the registry answers the
 // master over TLS). options.ts checks --set; report.ts says what the user has after; certificate-script.ts, manifests.ts and
 // trust-files.ts generate what is run, applied and written; common.ts holds what the steps share.
 import type { Stage } from '../../src/engine/types.ts';
 import { certificateStep } from './certificate.ts';
+import { checkStep } from './check.ts';
 import { credentialsStep } from './credentials.ts';
 import { deployStep } from './deploy.ts';
 import { parseRegistryOptions, REGISTRY_OPTIONS } from './options.ts';
@@ -21,5 +22,5 @@ export const registryStage: Stage = {
   options: REGISTRY_OPTIONS,
   report: registryReport,
   parseOptions: (raw, cluster, where) => ({ ...parseRegistryOptions(raw, cluster, where) }),
-  steps: [certificateStep, credentialsStep, trustStep, deployStep, proveStep],
+  steps: [checkStep, certificateStep, credentialsStep, trustStep, deployStep, proveStep],
 };

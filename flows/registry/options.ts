@@ -9,7 +9,9 @@ import { checkDnsLabel } from '../readonly/options.ts';
 export interface RegistryOptions {
   /** The NodePort (30000-32767) every runtime reaches the registry at. */
   port: number;
-  /** HOST:PORT as image references name it: the master's address and the port. */
+  /** The node address image references name (a NodePort answers on every node's address; default: the master's). */
+  address: string;
+  /** HOST:PORT as image references name it: the address and the port. */
   hostPort: string;
   storageNode: NodeSpec;
   namespace: string;
@@ -25,6 +27,7 @@ export const DEFAULTS = { port: '30500', namespace: 'boardkube-registry', user: 
 
 export const REGISTRY_OPTIONS: StageOption[] = [
   { name: 'port', description: 'NodePort of the registry on the master, 30000-32767; images are named ADDRESS:PORT/name:tag', default: DEFAULTS.port },
+  { name: 'address', description: "The node address images are named by (ADDRESS:PORT/name:tag); a NodePort answers on every node's address", default: "the master's address" },
   { name: 'storage-node', description: 'The node whose disk holds the images (default: the master)' },
   { name: 'namespace', description: 'Namespace of the registry', default: DEFAULTS.namespace },
   { name: 'password-file', description: 'Where the generated registry password is written (mode 0600; an existing file is never overwritten)', default: 'STATE_DIR/CLUSTER/registry.password' },
@@ -40,6 +43,10 @@ export function parseRegistryOptions(raw: Record<string, unknown>, cluster: Clus
     throw new InputError('port', `"${portText}" is not a NodePort`, 'use a port from 30000 to 32767 (the cluster\'s NodePort range), e.g. --set port=30500');
   }
   const master = controlPlaneNode(cluster);
+  const address = text('address', master.address);
+  if (!cluster.nodes.some((n) => n.address === address)) {
+    throw new InputError('address', `"${address}" is not the address of a node in the cluster file (a NodePort answers only on the nodes' addresses)`, `use one of: ${cluster.nodes.map((n) => `${n.address} (${n.name})`).join(', ')}, e.g. --set address=${master.address}`);
+  }
   const nodeName = text('storage-node', master.name);
   const storageNode = cluster.nodes.find((n) => n.name === nodeName);
   if (!storageNode) throw new InputError('storage-node', `no node "${nodeName}" in the cluster file`, `use one of: ${cluster.nodes.map((n) => n.name).join(', ')}`);
@@ -51,7 +58,7 @@ export function parseRegistryOptions(raw: Record<string, unknown>, cluster: Clus
   for (const ns of pullNamespaces) checkDnsLabel('pull-namespaces', ns, 'namespace name');
   // Beside the progress by default, never into the current folder.
   const passwordFile = path.resolve(expandHome(text('password-file', path.join(where.stateDir ?? '.', cluster.name, 'registry.password'))));
-  return { port, hostPort: `${master.address}:${port}`, storageNode, namespace, passwordFile, user, pullNamespaces, pkiDir: '/etc/kubernetes/pki' };
+  return { port, address, hostPort: `${address}:${port}`, storageNode, namespace, passwordFile, user, pullNamespaces, pkiDir: '/etc/kubernetes/pki' };
 }
 
 /** An image in the registry, named the way every node's runtime trusts it. */

@@ -38,6 +38,14 @@ const sign: LabCommand = {
   },
 };
 
+const caReadable: LabCommand = {
+  name: 'the cluster CA can be read on the master (test -r)',
+  match: /^for f in ca\.crt ca\.key; do \[ -r '([^']+)'\/"\$f" \] \|\| echo '[^']+'\/"\$f"; done\n?$/,
+  root: true,
+  // The lab's kubeadm init leaves ca.crt; its key stands beside it on a real master.
+  run: (b, m) => (fileOf(b, `${m[1]}/ca.crt`) === undefined ? { stdout: `${m[1]}/ca.crt\n${m[1]}/ca.key\n`, ms: 30 } : { ms: 30 }),
+};
+
 const verifyCert: LabCommand = {
   name: "check the registry's certificate (openssl verify, -checkend)",
   match: /^openssl verify -CAfile '([^']+)' '([^']+)' >\/dev\/null && openssl x509 -in '[^']+' -noout -checkend (\d+)$/,
@@ -89,4 +97,4 @@ const probe: LabCommand = {
   },
 };
 
-registerLabCommands([sign, verifyCert, catAsRoot, catIfThere, makeTrustDirs, updateTrust, probe]);
+registerLabCommands([sign, caReadable, verifyCert, catAsRoot, catIfThere, makeTrustDirs, updateTrust, probe]);

@@ -91,6 +91,21 @@ describe('registry in the practice lab', () => {
     }
   });
 
+  it('--set address=ANOTHER_NODE: the CA, the certificate and the proof all name that HOST:PORT', async () => {
+    const dir = await clusterUp();
+    const worker = cluster.nodes[1]!;
+    const s = openSession({ cluster, stateDir: dir, lab: true, options: { registry: { address: worker.address } } });
+    try {
+      const actions = await s.engine.plan(['registry']);
+      const hostPort = `${worker.address}:30500`;
+      expect(actions.filter((a) => a.step === 'trust' && a.path === `/etc/containers/certs.d/${hostPort}/ca.crt`).map((a) => a.node).sort()).toEqual(cluster.nodes.map((n) => n.name).sort());
+      expect(actions.find((a) => a.step === 'certificate')!.content).toContain(`IP:${worker.address},IP:${cluster.nodes[0]!.address}`);
+      expect(actions.filter((a) => a.step === 'prove').every((a) => a.content!.includes(`https://${hostPort}/v2/`))).toBe(true);
+    } finally {
+      await s.close();
+    }
+  });
+
   it('never overwrites a password file it did not write', async () => {
     const dir = await clusterUp();
     const mine = path.join(dir, 'mine.txt');

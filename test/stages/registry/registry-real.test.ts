@@ -9,6 +9,7 @@ import * as path from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signCertificateScript } from '../../../flows/registry/certificate-script.ts';
+import { caReadableScript } from '../../../flows/registry/check.ts';
 import { htpasswdLine } from '../../../flows/registry/deploy.ts';
 import { htpasswdSecret, pullSecret, registryEnv, registryManifests, tlsSecret } from '../../../flows/registry/manifests.ts';
 import { loadCluster } from '../../../src/adapters/kube/cluster.ts';
@@ -87,6 +88,20 @@ describe('the certificate script', () => {
     }
     expect(err.status).toBe(3);
     expect(String(err.stderr)).toMatch(/cannot read the cluster CA .*nope\/ca\.crt/);
+  });
+});
+
+describe('the check that the cluster CA can be read', () => {
+  it('passes shellcheck, prints nothing when both files are there and names each one missing', () => {
+    const f = path.join(dir, 'ca-check.sh');
+    fs.writeFileSync(f, `#!/bin/sh\n${caReadableScript(pki)}`);
+    execFileSync('shellcheck', ['-s', 'sh', f]);
+    expect(execFileSync('sh', ['-c', caReadableScript(pki)], { encoding: 'utf8' })).toBe('');
+    const half = path.join(dir, 'half-pki');
+    fs.mkdirSync(half);
+    fs.copyFileSync(path.join(pki, 'ca.crt'), path.join(half, 'ca.crt'));
+    expect(execFileSync('sh', ['-c', caReadableScript(half)], { encoding: 'utf8' })).toBe(`${half}/ca.key\n`);
+    expect(execFileSync('sh', ['-c', caReadableScript(path.join(dir, 'none'))], { encoding: 'utf8' })).toBe(`${dir}/none/ca.crt\n${dir}/none/ca.key\n`);
   });
 });
 
