@@ -11,6 +11,8 @@ export interface RunWizardOptions {
   parallel?: number;
   /** Practice-lab faults "node:fault" (--lab-fault). */
   labFaults?: string[];
+  /** A trainer's fault plan file (--lab-faults). */
+  labFaultPlan?: string;
 }
 
 export async function runWizard(opts: RunWizardOptions): Promise<number> {
@@ -18,7 +20,7 @@ export async function runWizard(opts: RunWizardOptions): Promise<number> {
     process.stderr.write('boardkube: the wizard needs a terminal. Without one, use `boardkube apply -f FILE` (see `boardkube --help`).\n');
     return 2;
   }
-  const controller = new WizardController({ stateDir: opts.stateDir, lab: opts.lab, clusterFile: opts.clusterFile, parallel: opts.parallel, labFaults: opts.labFaults });
+  const controller = new WizardController({ stateDir: opts.stateDir, lab: opts.lab, clusterFile: opts.clusterFile, parallel: opts.parallel, labFaults: opts.labFaults, labFaultPlan: opts.labFaultPlan });
   const ink = render(<App controller={controller} />, {
     alternateScreen: true,
     // Both ends are a terminal (checked above): draw every frame even when CI=true is in the environment,

@@ -12,6 +12,8 @@ import { StateStore } from '../engine/state.ts';
 import { InputError, type Ports, type Secrets, type StageId } from '../engine/types.ts';
 import type { HostKeyInfo } from '../ports/host.ts';
 import type { LabControls } from '../lab/faults.ts';
+import { labCardDevices } from '../lab/cards.ts';
+import { dueLabFaults, readLabFaultPlan } from '../lab/fault-plan.ts';
 import { makePorts } from './ports.ts';
 
 export interface SessionOptions {
@@ -30,6 +32,8 @@ export interface SessionOptions {
   secrets?: Secrets;
   /** Lab faults to switch on: "node:fault". */
   labFaults?: string[];
+  /** A trainer's fault plan (--lab-faults FILE): faults on from the start, or when a stage or step starts. */
+  labFaultPlan?: string;
   /** Lab card controls: "insert:DEV" puts an ejected card back. */
   labCards?: string[];
   onHostKeyPinned?: (node: string, key: HostKeyInfo) => void;
@@ -60,6 +64,8 @@ export interface Session {
 }
 
 export function openSession(o: SessionOptions): Session {
+  // The fault plan is checked by name before any progress is opened.
+  const plan = o.labFaultPlan && o.lab ? readLabFaultPlan(o.labFaultPlan, { nodes: o.cluster.nodes.map((n) => n.name), devices: labCardDevices(o.cluster.nodes.length), steps: (id) => STAGES.find((st) => st.id === id)?.steps.map((x) => x.id) ?? [] }) : [];
   // A read-only look reads the saved progress afresh and never writes it (a run may be writing it right now),
   // and leaves nothing behind for a cluster with no progress yet.
   const saved = existsSync(StateStore.fileFor(o.stateDir, o.cluster.name));
@@ -73,7 +79,7 @@ export function openSession(o: SessionOptions): Session {
   }
   const secrets = o.secrets ?? new MemorySecrets();
   const log = o.log === false ? undefined : new RunLog(o.stateDir, o.cluster.name, secrets);
-  const ports = makePorts({ cluster: o.cluster, store, secrets, lab: o.lab, kubeconfig: o.kubeconfig, stateDir: o.stateDir, labFaults: o.labFaults, labCards: o.labCards, onHostKeyPinned: o.onHostKeyPinned, log });
+  const ports = makePorts({ cluster: o.cluster, store, secrets, lab: o.lab, kubeconfig: o.kubeconfig, stateDir: o.stateDir, labFaults: [...(o.labFaults ?? []), ...dueLabFaults(plan, undefined)], labCards: o.labCards, onHostKeyPinned: o.onHostKeyPinned, log });
   const engine = new Engine({
     cluster: o.cluster,
     stages: STAGES,
@@ -92,6 +98,18 @@ export function openSession(o: SessionOptions): Session {
   });
   // The practice lab keeps its world as it was before each stage first ran: reset --lab --stage brings it back.
   if (ports.lab) engine.on((e) => e.type === 'stage-start' && ports.lab!.checkpoint(e.stage));
+  // The plan's faults for a stage come on after its checkpoint, so reset --lab --stage rehearses them again.
+  if (ports.lab && plan.length) {
+    const fired = new Set<string>();
+    engine.on((e) => {
+      if (e.type !== 'stage-start' && e.type !== 'step-start') return;
+      const when = e.type === 'step-start' ? `${e.stage}/${e.step}` : e.stage;
+      if (fired.has(when)) return;
+      fired.add(when);
+      const due = dueLabFaults(plan, e.stage, e.type === 'step-start' ? e.step : undefined);
+      if (due.length) ports.lab!.setFaults(due);
+    });
+  }
   return {
     cluster: o.cluster,
     statePath: StateStore.fileFor(o.stateDir, o.cluster.name),

@@ -15,6 +15,7 @@ export const OPTIONS = {
   lab: { type: 'boolean' },
   'lab-fault': { type: 'string', multiple: true },
   'lab-card': { type: 'string', multiple: true },
+  'lab-faults': { type: 'string' },
   'state-dir': { type: 'string' },
   parallel: { type: 'string' },
   verify: { type: 'boolean' },
@@ -48,6 +49,8 @@ export interface Parsed {
   yes: boolean;
   lab: boolean;
   labFaults: string[];
+  /** --lab-faults FILE: a trainer's fault plan. */
+  labFaultPlan?: string;
   /** Lab card controls: insert:DEV. */
   labCards: string[];
   stateDir?: string;
@@ -85,10 +88,10 @@ export interface Parsed {
 const COMMON = ['help', 'version'] as const;
 const STAGE_ANSWERS = ['node', 'device', 'image', 'set'] as const;
 export const COMMAND_OPTIONS: Record<Command, ReadonlyArray<keyof typeof OPTIONS>> = {
-  wizard: ['file', 'lab', 'lab-fault', 'state-dir', 'parallel', ...COMMON],
+  wizard: ['file', 'lab', 'lab-fault', 'lab-faults', 'state-dir', 'parallel', ...COMMON],
   init: ['file', 'force', ...COMMON],
   plan: ['file', 'stage', 'skip', 'json', 'lab', 'state-dir', 'kubeconfig', ...STAGE_ANSWERS, ...COMMON],
-  apply: ['file', 'stage', 'skip', 'yes', 'lab', 'lab-fault', 'lab-card', 'state-dir', 'parallel', 'kubeconfig', ...STAGE_ANSWERS, 'sudo-password-file', 'password-file', 'wait', 'force-unlock', 'assume-done', ...COMMON],
+  apply: ['file', 'stage', 'skip', 'yes', 'lab', 'lab-fault', 'lab-faults', 'lab-card', 'state-dir', 'parallel', 'kubeconfig', ...STAGE_ANSWERS, 'sudo-password-file', 'password-file', 'wait', 'force-unlock', 'assume-done', ...COMMON],
   status: ['file', 'json', 'verify', 'all', 'lab', 'state-dir', 'parallel', 'kubeconfig', 'sudo-password-file', 'password-file', ...COMMON],
   reset: ['file', 'stage', 'lab', 'lab-fault', 'state-dir', 'forget-host-key', 'wait', 'boards', 'node', 'yes', 'json', 'parallel', 'sudo-password-file', 'password-file', 'force-unlock', ...COMMON],
   runbook: ['file', 'stage', 'skip', 'lab', 'state-dir', 'kubeconfig', 'out', 'force', ...STAGE_ANSWERS, 'sudo-password-file', 'password-file', ...COMMON],
@@ -178,7 +181,7 @@ export function parseCommandLine(argv: string[]): Parsed {
     if (!m) throw new InputError('--password-file', `"${kv}" is not WHO=FILE with WHO sudo, alarm or root`, 'e.g. --password-file root=./root.pw (the file mode 0600)');
     passwordFiles[m[1]!] = m[2]!;
   }
-  for (const opt of ['lab-fault', 'lab-card'] as const) {
+  for (const opt of ['lab-fault', 'lab-faults', 'lab-card'] as const) {
     if (v[opt]?.length && !v.lab) throw new InputError(`--${opt}`, 'works only in the practice lab', `add --lab, or leave --${opt} out`);
   }
   return {
@@ -190,6 +193,7 @@ export function parseCommandLine(argv: string[]): Parsed {
     yes: v.yes ?? false,
     lab: v.lab ?? false,
     labFaults: v['lab-fault'] ?? [],
+    labFaultPlan: v['lab-faults'],
     labCards: v['lab-card'] ?? [],
     stateDir: v['state-dir'],
     parallel,
@@ -242,6 +246,8 @@ For trainers:
                                        a cluster file per table from one template, and DIR/room.yaml
   boardkube status --all [-f room.yaml] [--json]
                                        every saved cluster (or every table of a room) in one table
+  boardkube apply -f FILE --lab --lab-faults faults.yaml
+                                       rehearse in the practice lab with the fault plan every table will meet
 
 Stages, in order: flash, configure, packages, control-plane, workers, ttl, webhook, registry, ci, readonly
 
@@ -258,6 +264,10 @@ Options:
                            ci:pipeline-pending (ci:none clears); NODE:none clears
                            (faults are saved with the lab's progress until cleared); cards:none, DEV:none
   --lab-card insert:DEV    put an ejected (or pulled-out) lab card back into its reader, to flash it again
+  --lab-faults FILE        a fault plan (YAML or JSON), the same surprises for every table: a list
+                           faults: [{node: n2-worker2, fault: slow, stage: configure, step: upgrade}]; node as
+                           in --lab-fault (a board, cards, DEV, downloads, cluster); without stage the fault is
+                           on from the start, with stage (and step) from when that first starts
   --assume-done STAGE      apply: a stage you did by hand (e.g. configure on boards you prepared yourself)
                            counts as done for the stages after it (repeatable); it is never shown as done
   --kubeconfig PATH        an existing cluster for the add-on stages (ttl ... readonly)

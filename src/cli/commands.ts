@@ -103,6 +103,7 @@ function open(p: Parsed, stateDir: string, mode: 'run' | 'look'): Session {
     answers: answersOf(p),
     secrets,
     labFaults: p.labFaults,
+    labFaultPlan: p.labFaultPlan,
     labCards: p.labCards,
     log: mode === 'run',
     readOnly: mode === 'look',

@@ -34,7 +34,7 @@ export async function main(argv: string[]): Promise<number> {
         return await (await import('./trainer.ts')).cmdWorkshop(p);
       case 'wizard': {
         const { runWizard } = await import('../../screens/run.tsx');
-        return await runWizard({ clusterFile: p.file, lab: p.lab, stateDir, parallel: p.parallel, labFaults: p.labFaults });
+        return await runWizard({ clusterFile: p.file, lab: p.lab, stateDir, parallel: p.parallel, labFaults: p.labFaults, labFaultPlan: p.labFaultPlan });
       }
     }
   } catch (e) {

@@ -3,6 +3,7 @@
 import { copyFileSync, existsSync, mkdirSync, readFileSync, renameSync, statSync, writeFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { isMap, isNode, isSeq, LineCounter, parseDocument, stringify, type Document, type Node } from 'yaml';
+import { fieldLines, lineOfField, yamlErrorText } from '../util/yaml-lines.ts';
 import { BOARDS } from '../boards/index.ts';
 import { supportedVersionsText } from '../catalog/versions.ts';
 import { InvalidClusterError, validateCluster, type Problem, type ValidateOptions } from './validate.ts';
@@ -28,48 +29,6 @@ export interface ClusterFileRead {
   problems: FileProblem[];
   /** The line of each field the file has ("nodes[1].address" → 14), as validateCluster names fields. */
   lines: Record<string, number>;
-}
-
-/** "… at line 3, column 1:" from the YAML parser becomes "at line 3, column 1: …", first line only. */
-function yamlErrorText(e: { message: string; linePos?: Array<{ line: number; col: number }> }): { message: string; line?: number } {
-  const first = e.message.split('\n')[0]!.replace(/\s+at line \d+, column \d+:?\s*$/, '');
-  const pos = e.linePos?.[0];
-  return { message: pos ? `is not valid YAML at line ${pos.line}, column ${pos.col}: ${first}` : `is not valid YAML: ${first}`, line: pos?.line };
-}
-
-/** Every field of the document with its line, named as validateCluster names them (network.dns[0], nodes[1].role). */
-function fieldLines(doc: Document, counter: LineCounter): Record<string, number> {
-  const lines: Record<string, number> = {};
-  const lineAt = (offset: number | undefined) => (offset === undefined ? undefined : counter.linePos(offset).line);
-  const walk = (node: unknown, field: string) => {
-    if (!isNode(node)) return;
-    const line = lineAt((node as Node).range?.[0]);
-    // A key's own line wins over its value's (a map under `network:` starts on the next line).
-    if (field && line !== undefined) lines[field] ??= line;
-    if (isMap(node)) {
-      for (const pair of node.items) {
-        const key = isNode(pair.key) ? String((pair.key as { value?: unknown }).value ?? '') : String(pair.key);
-        const name = field ? `${field}.${key}` : key;
-        // A key with no value (`gateway:`) still has a line: the key's.
-        const keyLine = lineAt((pair.key as Node | undefined)?.range?.[0]);
-        if (keyLine !== undefined) lines[name] = keyLine;
-        walk(pair.value, name);
-      }
-    } else if (isSeq(node)) node.items.forEach((item, i) => walk(item, `${field}[${i}]`));
-  };
-  walk(doc.contents, '');
-  return lines;
-}
-
-/** The line of a problem's field: its own, else the nearest parent's (a missing field is reported at its map). */
-function lineOfField(field: string, lines: Record<string, number>): number | undefined {
-  for (let f = field; f; ) {
-    if (lines[f] !== undefined) return lines[f];
-    const parent = f.replace(/(\.[^.[\]]+|\[\d+\])$/, '');
-    if (parent === f) break;
-    f = parent;
-  }
-  return undefined;
 }
 
 /** Reads a cluster file without throwing: its values as written, every problem with its line, the spec when valid. */

@@ -31,40 +31,47 @@ const DOWNLOAD_FAULTS = [...Object.keys(LAB_DOWNLOAD_FAULTS), 'none'];
 const CLUSTER_FAULTS = [...Object.keys(LAB_CLUSTER_FAULTS), 'none'];
 const CI_FAULTS = [...Object.keys(LAB_CI_FAULTS), 'none'];
 
-function unknown(flag: string, spec: string, what: string, name: string, known: string[], more = ''): InputError {
+/** `"NAME" is not WHAT`, with the closest known name and every known one. */
+export function unknownName(field: string, what: string, name: string, known: string[], more = ''): InputError {
   const guess = closest(name, known);
-  return new InputError(`${flag} ${spec}`, `"${name}" is not ${what}`, `${guess ? `did you mean ${guess}? ` : ''}known: ${known.join(', ')}${more}`);
+  return new InputError(field, `"${name}" is not ${what}`, `${guess ? `did you mean ${guess}? ` : ''}known: ${known.join(', ')}${more}`);
 }
 
-/** `NODE:FAULT`, `cards:FAULT` or `DEV:FAULT` (FAULT may be none); anything unknown is refused by name. */
-export function parseLabFaults(specs: readonly string[], names: LabNames): LabFaultSpec[] {
-  const flag = '--lab-fault';
-  return specs.map((spec) => {
+/** Where a fault came from, for its message: the option, or the fault plan's file, line and field. */
+type FaultField = (spec: string, index: number, part: 'node' | 'fault') => string;
+
+/**
+ * `NODE:FAULT`, `cards:FAULT` or `DEV:FAULT` (FAULT may be none); anything unknown is refused by name. `field`
+ * names where each came from in a message (default: `--lab-fault SPEC`; the fault plan names its file and line).
+ */
+export function parseLabFaults(specs: readonly string[], names: LabNames, field: FaultField = (spec) => `--lab-fault ${spec}`): LabFaultSpec[] {
+  return specs.map((spec, index) => {
+    const at = (part: 'node' | 'fault') => field(spec, index, part);
     const i = spec.lastIndexOf(':');
-    if (i < 1 || i === spec.length - 1) throw new InputError(`${flag} ${spec}`, 'is not NODE:FAULT', 'e.g. --lab-fault n2-worker2:unreachable, --lab-fault cards:card-pulled-out, or NODE:none to clear');
+    if (i < 1 || i === spec.length - 1) throw new InputError(at('node'), 'is not NODE:FAULT', 'e.g. --lab-fault n2-worker2:unreachable, --lab-fault cards:card-pulled-out, or NODE:none to clear');
     const target = spec.slice(0, i);
     const fault = spec.slice(i + 1);
     if (target === 'cluster') {
-      if (!CLUSTER_FAULTS.includes(fault)) throw unknown(flag, spec, "a fault of the lab's cluster", fault, CLUSTER_FAULTS);
+      if (!CLUSTER_FAULTS.includes(fault)) throw unknownName(at('fault'), "a fault of the lab's cluster", fault, CLUSTER_FAULTS);
       return { kind: 'cluster', fault: fault as LabClusterFault | 'none' };
     }
     if (target === 'ci') {
-      if (!CI_FAULTS.includes(fault)) throw unknown(flag, spec, "a fault of the ci stage's forge and CI", fault, CI_FAULTS);
+      if (!CI_FAULTS.includes(fault)) throw unknownName(at('fault'), "a fault of the ci stage's forge and CI", fault, CI_FAULTS);
       return { kind: 'ci', fault: fault as LabCiFault | 'none' };
     }
     if (target === 'downloads') {
-      if (!DOWNLOAD_FAULTS.includes(fault)) throw unknown(flag, spec, 'a download fault', fault, DOWNLOAD_FAULTS);
+      if (!DOWNLOAD_FAULTS.includes(fault)) throw unknownName(at('fault'), 'a download fault', fault, DOWNLOAD_FAULTS);
       return { kind: 'downloads', fault: fault as LabDownloadFault | 'none' };
     }
     if (target === 'cards' || target.startsWith('/dev/')) {
-      if (target !== 'cards' && !names.devices.includes(target)) throw unknown(flag, spec, 'a card reader of the practice lab', target, ['cards', ...names.devices]);
-      if (!CARD_FAULTS.includes(fault)) throw unknown(flag, spec, 'a card fault', fault, CARD_FAULTS);
+      if (target !== 'cards' && !names.devices.includes(target)) throw unknownName(at('node'), 'a card reader of the practice lab', target, ['cards', ...names.devices]);
+      if (!CARD_FAULTS.includes(fault)) throw unknownName(at('fault'), 'a card fault', fault, CARD_FAULTS);
       return { kind: 'card', device: target === 'cards' ? undefined : target, fault: fault as LabCardFault | 'none' };
     }
-    if (!names.nodes.includes(target)) throw unknown(flag, spec, 'a board of the practice lab', target, [...names.nodes], `; card faults name cards or a device (${names.devices.join(', ')})`);
+    if (!names.nodes.includes(target)) throw unknownName(at('node'), 'a board of the practice lab', target, [...names.nodes], `; card faults name cards or a device (${names.devices.join(', ')})`);
     if (!BOARD_FAULTS.includes(fault)) {
       const more = Object.hasOwn(LAB_CARD_FAULTS, fault) ? `; ${fault} is a card fault: --lab-fault cards:${fault}` : '';
-      throw unknown(flag, spec, 'a board fault', fault, BOARD_FAULTS, more);
+      throw unknownName(at('fault'), 'a board fault', fault, BOARD_FAULTS, more);
     }
     return { kind: 'board', node: target, fault: fault as LabFault | 'none' };
   });
@@ -89,7 +96,7 @@ export function parseLabCards(specs: readonly string[], names: LabNames): string
   return specs.map((spec) => {
     const m = /^([a-z-]+):(.+)$/.exec(spec);
     if (!m || m[1] !== 'insert') throw new InputError(`--lab-card ${spec}`, 'is not insert:DEVICE', `e.g. --lab-card insert:${names.devices.find((d) => d !== '/dev/nvme0n1') ?? '/dev/sdb'}`);
-    if (!names.devices.includes(m[2]!)) throw unknown('--lab-card', spec, 'a card reader of the practice lab', m[2]!, [...names.devices]);
+    if (!names.devices.includes(m[2]!)) throw unknownName(`--lab-card ${spec}`, 'a card reader of the practice lab', m[2]!, [...names.devices]);
     return m[2]!;
   });
 }

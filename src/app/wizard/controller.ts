@@ -35,6 +35,8 @@ export interface WizardOptions {
   clusterFile?: string;
   parallel?: number;
   labFaults?: string[];
+  /** --lab-faults FILE: a trainer's fault plan for the practice lab. */
+  labFaultPlan?: string;
   /** Lines kept per host in the log pane. */
   logLines?: number;
 }
@@ -287,6 +289,7 @@ export class WizardController {
         lab,
         parallel: this.opts.parallel,
         labFaults: lab ? this.opts.labFaults : undefined,
+        labFaultPlan: lab ? this.opts.labFaultPlan : undefined,
         // The engine reads this object when a stage starts, so answers given later in the wizard count.
         options: this.#answers.forEngine,
         secrets,
