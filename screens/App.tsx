@@ -51,6 +51,7 @@ export function hintsFor(s: WizardSnapshot): Array<[string, string]> {
   if (s.dialog?.kind === 'sudo-password') return [['Enter', 'use it'], ['Esc', 'cancel']];
   if (s.dialog?.kind === 'confirm-typed') return [['type', `the name (${s.dialog.expect})`], ['Enter', 'erase and write'], ['Esc', 'back, nothing touched']];
   if (s.dialog?.kind === 'cluster-busy') return [['w', 'watch its progress (read-only)'], ['Esc', 'back']];
+  if (s.dialog?.kind === 'confirm-reset') return [['y', `reset ${s.dialog.boards.length === 1 ? 'the board' : `the ${s.dialog.boards.length} boards`}`], ['n/Esc', 'back, nothing touched']];
   const running = s.run.state === 'running' || s.run.state === 'cancelling';
   switch (s.screen) {
     case 'welcome':
@@ -65,7 +66,7 @@ export function hintsFor(s: WizardSnapshot): Array<[string, string]> {
       if (running) return [['^C', 'stop'], ['c', 'commands'], ['Tab', 'next board log'], ['l', 'full log'], ['PgUp/PgDn', 'scroll log'], ['↑↓', 'step']];
       // A stage that is not available yet: only the keys that do something there.
       if (s.stages.find((x) => x.id === s.currentStage)?.status === 'unavailable') return [['←→', 'stage'], ['i', 'inventory'], ['s', 'summary'], ['q', 'quit']];
-      return [['Enter', 'run'], ['←→', 'stage'], ['↑↓', 'step'], ['c', 'commands'], ...(s.stages.find((x) => x.id === s.currentStage)?.options.length ? ([['o', 'options']] as Array<[string, string]>) : []), ['Tab', 'board log'], ['l', 'full log'], ['PgUp/PgDn', 'scroll'], ['v', 're-verify'], ['i', 'inventory'], ['s', 'summary'], ['p', 'sudo password'], ['q', 'quit']];
+      return [['Enter', 'run'], ['←→', 'stage'], ['↑↓', 'step'], ['c', 'commands'], ...(s.stages.find((x) => x.id === s.currentStage)?.options.length ? ([['o', 'options']] as Array<[string, string]>) : []), ['Tab', 'board log'], ['l', 'full log'], ['PgUp/PgDn', 'scroll'], ['v', 're-verify'], ...(s.stages.find((x) => x.id === s.currentStage)?.resetBoards ? ([['x', 'reset boards']] as Array<[string, string]>) : []), ['i', 'inventory'], ['s', 'summary'], ['p', 'sudo password'], ['q', 'quit']];
   }
 }
 
@@ -87,6 +88,11 @@ function Shell() {
     if (d?.kind === 'corrupt') {
       if (input === 'y' || input === 'Y') void c.freshStart();
       else if (input === 'n' || input === 'N' || key.escape) c.cancelDialog();
+    }
+    if (d?.kind === 'confirm-reset') {
+      if (input === 'y' || input === 'Y') void c.confirmReset(true);
+      else if (input === 'n' || input === 'N' || key.escape) void c.confirmReset(false);
+      return;
     }
     if (d?.kind === 'cluster-busy') {
       if (input === 'w' || input === 'W') void c.watchOtherRun();
@@ -112,6 +118,18 @@ function Shell() {
         <T wrap bold>
           Start fresh? A copy of the unreadable file is kept beside it. y/n
         </T>
+      </Dialog>
+    );
+  } else if (s.dialog?.kind === 'confirm-reset') {
+    const d = s.dialog;
+    panel = (
+      <Dialog title={`Reset ${d.boards.join(', ')} on ${d.where}? y/n`} width={main} t="bad">
+        <T wrap>{`This undoes ${d.stage === 'control-plane' ? 'the cluster: every stage after packages' : 'the workers stage on these boards'}. What will be done:`}</T>
+        {d.actions.map((a, i) => (
+          <T key={i} wrap>{`• ${a}`}</T>
+        ))}
+        <Text> </Text>
+        <T wrap>{`The packages stay installed: the boards are back to "packages done", and ${d.stage} can run again. n or Esc goes back; nothing is touched.`}</T>
       </Dialog>
     );
   } else if (s.dialog?.kind === 'cluster-busy') {

@@ -136,6 +136,7 @@ export function StageScreen() {
       if (input === 'v') return void c.reverify();
       if (input === 'o') return c.showOptions();
       if (input === 'p') return c.askSudoPassword();
+      if (input === 'x' && snap.stages.find((x) => x.id === snap.currentStage)?.resetBoards) return void c.askBoardReset();
     },
     { isActive: s.screen === 'stage' && !s.dialog },
   );

@@ -11,6 +11,7 @@ import { resolve } from 'node:path';
 import type { Session } from '../session.ts';
 import type { ClusterSpec } from '../../cluster/spec.ts';
 import type { Stage, StageId } from '../../engine/types.ts';
+import type { LockHolder } from '../../engine/lock.ts';
 import { STAGE_IDS } from '../../engine/types.ts';
 import { fileSummary, readCluster, readFileArg } from './clusterfile.ts';
 import { ClusterGuard } from './guard.ts';
@@ -354,7 +355,12 @@ export class WizardController {
   }
 
   /** A run holds the cluster's lock from start to end; when another run holds it, the wizard says who. */
-  async #startRun(pick: () => StageId[], reverify: boolean): Promise<void> {
+  #startRun(pick: () => StageId[], reverify: boolean): Promise<void> {
+    return this.#locked((holder) => this.#runs.start(pick, reverify, holder));
+  }
+
+  /** `work` with the cluster's lock held and the progress open for writing; nothing when another run holds it. */
+  async #locked(work: (holder: LockHolder) => Promise<void>): Promise<void> {
     if (!this.#session || this.running || this.#starting) return;
     this.#starting = true;
     let lock;
@@ -367,7 +373,7 @@ export class WizardController {
     }
     if (!lock) return;
     try {
-      await this.#runs.start(pick, reverify, lock.holder);
+      await work(lock.holder);
     } finally {
       await this.#guard.release(lock);
     }
@@ -527,6 +533,43 @@ export class WizardController {
     this.#answers.check(d.stage);
     this.#answers.confirmOnce(d.stage, d.option);
     return this.#startRun(() => this.#session!.engine.select({ only: [d.stage] }), false);
+  }
+
+  /**
+   * The reset key of a stage with a board reset (control-plane, workers): the reset's plan in a dialog, naming
+   * what will be undone on which boards; nothing runs until the user says yes.
+   */
+  async askBoardReset(): Promise<void> {
+    const s = this.#session;
+    const id = this.#snap.currentStage;
+    const boards = this.#snap.stages.find((v) => v.id === id)?.resetBoards;
+    if (!s || this.running || !boards?.length) return;
+    const { boardResetPlan, resetTargets } = await import('../../../flows/reset/index.ts');
+    const actions = boardResetPlan({ cluster: s.cluster, ports: s.ports, store: s.store }, resetTargets(s.cluster, boards));
+    const where = s.ports.mode === 'lab' ? 'the practice lab' : 'real boards';
+    this.#set({ dialog: { kind: 'confirm-reset', stage: id, boards, where, actions: actions.map((a) => (a.node ? a.description : `on this computer: ${a.description}`)) } });
+  }
+
+  /** The answer to the reset dialog: yes runs the reset as `boardkube reset --boards` does (lock, leases, engine). */
+  async confirmReset(yes: boolean): Promise<void> {
+    const d = this.#snap.dialog;
+    if (d?.kind !== 'confirm-reset') return;
+    this.#set({ dialog: undefined });
+    if (!yes) {
+      this.#set({ notice: `Nothing was reset: ${d.boards.join(', ')} stay as they are.` });
+      return;
+    }
+    const { resetTargets, runBoardReset } = await import('../../../flows/reset/index.ts');
+    await this.#locked((holder) =>
+      this.#runs.startTask(d.stage, async (signal, log) => {
+        // The session the lock reopened for writing.
+        const s = this.#session!;
+        const nodes = resetTargets(s.cluster, d.boards);
+        const r = await s.engine.withLeases(holder, log, (ports) => runBoardReset({ cluster: s.cluster, ports, store: s.store }, nodes, { signal, parallel: this.opts.parallel, log }));
+        if (r.failed.length) return { error: `reset failed on ${r.failed.map((f) => `${f.node}: ${f.error}`).join('; ')}`, fix: 'Tab shows the board\'s log; when it answers again, press x to reset it again' };
+        return { notice: `Reset ${d.boards.join(', ')} (${d.where}): back to "packages done". Enter runs ${d.stage} again.` };
+      }),
+    );
   }
 
   /** "/dev/sdb (32 GB SD reader, usb)" for each device named, as listed. */

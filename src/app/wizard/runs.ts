@@ -94,6 +94,39 @@ export class StageRuns {
     return this.#promise;
   }
 
+  /**
+   * Work that is not a stage run (a board reset) shown as one on `stage`'s screen: its lines in the boards' logs,
+   * its end as the stage's error or a notice. Cancelled through the same AbortSignal as a run.
+   */
+  startTask(stage: StageId, task: (signal: AbortSignal, log: (node: string | null, line: string) => void) => Promise<{ error?: string; fix?: string; notice?: string }>): Promise<void> {
+    const { store } = this.#o;
+    if (this.#promise) return this.#promise;
+    this.#abort = new AbortController();
+    this.#live.clear();
+    store.set({ run: { state: 'running', stages: [stage], origin: stage, reverify: false, startedAt: Date.now() }, notice: undefined, commands: undefined, screen: 'stage' });
+    const signal = this.#abort.signal;
+    const log = (node: string | null, line: string) => {
+      this.#log(node, line);
+      store.set({ logRev: store.snapshot.logRev + 1 });
+    };
+    this.#promise = (async () => {
+      let r: { error?: string; fix?: string; notice?: string };
+      try {
+        r = await task(signal, log);
+      } catch (e) {
+        const err = e as Error & { fix?: string };
+        const split = splitFix(err.message);
+        r = { error: split.message, fix: err.fix ?? split.fix };
+      }
+      this.#abort = undefined;
+      this.#promise = undefined;
+      // stages: [] — the stage's own status line tells where it stands now, not "done in".
+      const state = signal.aborted ? 'cancelled' : r.error ? 'failed' : 'done';
+      store.set({ run: { ...store.snapshot.run, state, stages: [], endedAt: Date.now(), error: r.error, fix: r.fix }, notice: r.notice, stages: this.#o.stageViews(), steps: this.#o.stepViews(store.snapshot.currentStage) });
+    })();
+    return this.#promise;
+  }
+
   #firstError(): { message: string; fix?: string } | undefined {
     for (const steps of this.#live.values()) for (const st of steps) for (const c of st.cells) if (c.status === 'failed' && c.error) return { message: c.error, fix: c.fix };
     return undefined;

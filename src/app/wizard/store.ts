@@ -102,6 +102,8 @@ export interface StageView {
   options: StageOption[];
   /** What the stage has left the user with so far and what to do next (from its saved outputs). */
   report?: StageReport;
+  /** The boards the stage's reset key takes back; absent where the stage has no board reset. */
+  resetBoards?: string[];
 }
 
 export interface RunView {
@@ -122,6 +124,8 @@ export type Dialog =
   | { kind: 'sudo-password' }
   /** Erasing needs the device's name typed (as the CLI asks on a terminal); `what` describes it. */
   | { kind: 'confirm-typed'; stage: StageId; option: string; expect: string; what: string; mismatch?: string }
+  /** Board reset from a stage's screen: what will be undone on which boards (the reset's plan), y runs it. */
+  | { kind: 'confirm-reset'; stage: StageId; boards: string[]; where: string; actions: string[] }
   | { kind: 'fresh-started'; copy: string }
   /** Another run holds the cluster: who (command, PID, computer) and since when (ISO). */
   | { kind: 'cluster-busy'; cluster: string; who: string; since: string };

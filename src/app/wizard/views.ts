@@ -4,6 +4,7 @@ import type { NodeSpec } from '../../cluster/spec.ts';
 import type { PinnedKey } from '../../engine/state.ts';
 import type { Stage, StageId, StepRecord } from '../../engine/types.ts';
 import { stageReport } from '../report.ts';
+import { resetBoardsOf } from '../../../flows/reset/targets.ts';
 import { STAGE_IDS } from '../../engine/types.ts';
 import { splitFix } from './errors.ts';
 import type { StageView, StepCell, StepView } from './store.ts';
@@ -31,7 +32,8 @@ export function stageViews(defs: readonly Stage[] | undefined, session: Session 
     if (unavailable) status = 'unavailable';
     else if (session) status = cancelledOrStatus(session, id);
     const report = def && session && !unavailable ? stageReport(def, session) : undefined;
-    return { id, title: def?.title ?? STAGE_TITLES[id], summary: def?.summary ?? '', status, unavailable, requires: def?.requires ?? [], options: def?.options ?? [], ...(report ? { report } : {}) };
+    const reset = session && !unavailable ? resetBoardsOf(id, session.cluster) : undefined;
+    return { id, title: def?.title ?? STAGE_TITLES[id], summary: def?.summary ?? '', status, unavailable, requires: def?.requires ?? [], options: def?.options ?? [], ...(report ? { report } : {}), ...(reset?.length ? { resetBoards: reset.map((n) => n.name) } : {}) };
   });
 }
 
