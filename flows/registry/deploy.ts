@@ -2,11 +2,11 @@
 // certificate from the master and the htpasswd Secret; a pull Secret where pods will need one.
 import bcrypt from 'bcryptjs';
 import type { Step, StepContext } from '../../src/engine/types.ts';
-import type { KubeObject } from '../../src/ports/cluster.ts';
+import type { ClusterPort, KubeObject } from '../../src/ports/cluster.ts';
 import { sleep } from '../../src/util/sleep.ts';
 import { CERT_DIR, master, optionsOf, readAsRoot } from './common.ts';
 import { PASSWORD_SECRET, readPasswordFile } from './credentials.ts';
-import { htpasswdSecret, pullSecret, registryManifests, tlsSecret, toYaml, type RegistryDeployment } from './manifests.ts';
+import { htpasswdSecret, LABELS, pullSecret, registryManifests, tlsSecret, toYaml, type RegistryDeployment } from './manifests.ts';
 import { tlsProbeScript } from './trust-files.ts';
 import { REGISTRY_IMAGE } from '../../src/catalog/images.ts';
 
@@ -30,6 +30,22 @@ async function answerOnMaster(ctx: StepContext): Promise<string> {
   const o = optionsOf(ctx);
   const r = await master(ctx).exec(tlsProbeScript(`${o.pkiDir}/ca.crt`, o.hostPort), { signal: ctx.signal, timeoutMs: 30_000 });
   return r.code === 0 ? r.stdout.trim() : (r.stderr.trim().split('\n').pop() ?? `curl exited ${r.code}`);
+}
+
+type PodCondition = { type: string; status: string; reason?: string; message?: string };
+
+/** The scheduler's word when no node takes the registry pod (e.g. the storage node tainted disk-pressure). */
+async function unschedulable(cluster: ClusterPort, namespace: string): Promise<string | undefined> {
+  for (const pod of await cluster.list('v1', 'Pod', namespace, { labelSelector: `${LABELS.name}=registry` })) {
+    const c = ((pod.status as { conditions?: PodCondition[] } | undefined)?.conditions ?? []).find((x) => x.type === 'PodScheduled' && x.status === 'False' && x.reason === 'Unschedulable');
+    if (c) return c.message ?? 'Unschedulable';
+  }
+  return undefined;
+}
+
+async function podReady(cluster: ClusterPort, namespace: string): Promise<boolean> {
+  const d = await cluster.get('apps/v1', 'Deployment', 'registry', namespace);
+  return ((d?.status as { readyReplicas?: number } | undefined)?.readyReplicas ?? 0) >= 1;
 }
 
 function password(ctx: StepContext): string {
@@ -57,12 +73,23 @@ export const deployStep: Step = {
     const objects: KubeObject[] = [namespace!, tlsSecret(o.namespace, cert, key), htpasswdSecret(o.namespace, htpasswdLine(o.user, pw)), ...rest, ...o.pullNamespaces.map((ns) => pullSecret(ns, o.hostPort, o.user, pw))];
     const cluster = await ctx.ports.cluster();
     for (const r of await cluster.apply(objects, { signal: ctx.signal })) ctx.log(`${r.object.kind} ${r.object.metadata.name}: ${r.outcome}`);
-    // Ready is when the registry answers at HOST:PORT over TLS with the cluster CA, as the nodes will reach it.
+    // Ready is when its pod is ready and the registry answers at HOST:PORT over TLS with the cluster CA, as the
+    // nodes will reach it. A pod that no node takes (seen twice: the scheduler does not change its mind soon) fails.
     const deadline = Date.now() + READY_TIMEOUT_MS;
     let last = '';
+    let pendingSeen = 0;
     for (;;) {
-      last = await answerOnMaster(ctx);
-      if (last === '401') break;
+      if (await podReady(cluster, o.namespace)) {
+        last = await answerOnMaster(ctx);
+        if (last === '401') break;
+      } else {
+        const why = await unschedulable(cluster, o.namespace);
+        pendingSeen = why ? pendingSeen + 1 : 0;
+        if (why && pendingSeen >= 2) {
+          throw new Error(`the registry pod is Pending, no node takes it: ${why}\nIts images are kept on ${o.storageNode.name}'s disk: if that disk is full (the kubelet taints the node node.kubernetes.io/disk-pressure), free space there, or choose another node with --set storage-node=NAME.`);
+        }
+        last = why ? `pod Pending: ${why}` : 'pod not ready yet';
+      }
       if (Date.now() > deadline) throw new Error(`the registry did not answer at https://${o.hostPort}/v2/ within ${READY_TIMEOUT_MS / 60_000} minutes (last answer: ${last}); see \`kubectl -n ${o.namespace} describe pod -l app.kubernetes.io/name=registry\``);
       ctx.progress({ message: `waiting for the registry pod on ${o.storageNode.name} to answer (${last})` });
       await sleep(POLL_MS, ctx.signal);

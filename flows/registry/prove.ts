@@ -15,6 +15,20 @@ async function answers(ctx: StepContext): Promise<string> {
   return (await probe(ctx.ports.host(ctx.node!), script(ctx), ctx.signal)).trim();
 }
 
+/** What curl's error means for this node's runtime, and the fix (curl's own line stays in the message). */
+export function explainProbeError(message: string, node: string, caPath: string, hostPort: string): string {
+  if (/curl: \(77\)/.test(message)) {
+    return `${message}\n${node} has no CA at ${caPath}: its runtime trusts the registry only through the folder named for exactly the HOST:PORT image references use (${hostPort}; a folder for another port does not count). Run the stage again to write it, and name images ${hostPort}/NAME:TAG.`;
+  }
+  if (/curl: \(60\)/.test(message)) {
+    return `${message}\nThe CA at ${caPath} on ${node} is not the cluster CA that signed the registry's certificate: run the stage again (its trust step writes the master's CA there).`;
+  }
+  if (/curl: \(7\)/.test(message)) {
+    return `${message}\nNothing answers at ${hostPort} from ${node}: images must name the NodePort (--set port), not the registry's port inside its pod (5000).`;
+  }
+  return message;
+}
+
 export const proveStep: Step = {
   id: 'prove',
   title: 'Reach the registry from every node',
@@ -24,9 +38,13 @@ export const proveStep: Step = {
     return [{ type: 'command', description: `ask https://${optionsOf(ctx).hostPort}/v2/ with the runtime's CA file (expects 401: password required)`, content: script(ctx) }];
   },
   async run(ctx) {
-    const code = await answers(ctx);
+    const { hostPort } = optionsOf(ctx);
+    const caPath = runtimeCaPath(runtimeOf(ctx.cluster), hostPort);
+    const code = await answers(ctx).catch((err: Error) => {
+      throw new Error(explainProbeError(err.message, ctx.node!.name, caPath, hostPort));
+    });
     if (code !== '401') throw new Error(`https://${optionsOf(ctx).hostPort}/v2/ answered ${code} on ${ctx.node!.name}, expected 401 (the registry asking for its password)`);
-    return { answer: code, caPath: runtimeCaPath(runtimeOf(ctx.cluster), optionsOf(ctx).hostPort) };
+    return { answer: code, caPath };
   },
   async verify(ctx) {
     return (await answers(ctx).catch(() => '')) === '401';

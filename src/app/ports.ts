@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import { LabCards } from '../lab/cards.ts';
 import { applyLabFaults, labControls, parseLabCards, parseLabFaults, type LabControls } from '../lab/faults.ts';
 import { LabCluster } from '../lab/cluster.ts';
+import { STICKY_CLUSTER_FAULTS, type AdmissionFault } from '../lab/cluster/admission.ts';
 import { LabHost } from '../lab/host.ts';
 // The lab's command simulators register themselves on import.
 import '../lab/index.ts';
@@ -136,14 +137,15 @@ function openLabCluster(world: LabWorld, cluster: ClusterSpec, faults: string[])
     for (const b of world.boards()) if (b.facts.kubeadm === 'master' || b.facts.kubeadm === 'worker') lab.registerNode({ name: b.node, role: b.facts.kubeadm === 'master' ? 'control-plane' : 'worker' });
   };
   world.attach('cluster', () => (registerJoined(), lab.snapshot()));
-  // webhook-crashloop stays on until cluster:none; webhook-cert-expired happens once, when asked for.
-  const sticky = new Set(((world.part('cluster-faults') as string[] | undefined) ?? []).filter((f) => f === 'webhook-crashloop'));
+  // webhook-crashloop and registry-no-storage stay on until cluster:none; webhook-cert-expired happens once, when asked for.
+  const isSticky = (f: string): f is AdmissionFault => (STICKY_CLUSTER_FAULTS as readonly string[]).includes(f);
+  const sticky = new Set(((world.part('cluster-faults') as string[] | undefined) ?? []).filter(isSticky));
   for (const f of faults) {
     if (f === 'none') sticky.clear();
-    else if (f === 'webhook-crashloop') sticky.add(f);
+    else if (isSticky(f)) sticky.add(f);
     else if (f === 'webhook-cert-expired') lab.expireWebhookCertificates();
   }
-  for (const f of sticky) lab.setFault(f as 'webhook-crashloop', true);
+  for (const f of sticky) lab.setFault(f, true);
   world.attach('cluster-faults', () => [...sticky]);
   world.persist();
   return lab;

@@ -24,6 +24,7 @@ export const LAB_FAULTS = {
   'leased-elsewhere': 'another computer\'s run is working on the board: it holds (and renews) the board\'s lease until --force-unlock NODE overrides it',
   'gate-breaks-apiserver': 'the master\'s API server exits at once with the feature gates the ttl stage sets (as with a removed gate): the stage rolls back',
   'registry-no-ca': 'the board\'s runtime does not trust the cluster CA for the registry (x509: unknown authority)',
+  'registry-wrong-port': "the board's runtime finds no trust for the registry's HOST:PORT: its certs.d folder is for another port (HOST:5000, the port inside the registry's pod)",
 } as const;
 export type LabFault = keyof typeof LAB_FAULTS;
 

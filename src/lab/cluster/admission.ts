@@ -15,8 +15,14 @@ import { issue } from '../../util/x509.ts';
 import type { KindInfo } from './kinds.ts';
 import { keyOf, type LabState } from './state.ts';
 
-export type AdmissionFault = 'webhook-crashloop';
-export const LAB_CLUSTER_FAULTS = { 'webhook-crashloop': 'the Job TTL webhook pod keeps crashing', 'webhook-cert-expired': "the Job TTL webhook's certificate has expired" } as const;
+export type AdmissionFault = 'webhook-crashloop' | 'registry-no-storage';
+export const LAB_CLUSTER_FAULTS = {
+  'webhook-crashloop': 'the Job TTL webhook pod keeps crashing',
+  'webhook-cert-expired': "the Job TTL webhook's certificate has expired",
+  'registry-no-storage': "the registry's storage node has no room: the kubelet taints it disk-pressure and the registry pod stays Pending",
+} as const;
+/** Faults that stay on until cluster:none (the others happen once, when set). */
+export const STICKY_CLUSTER_FAULTS: readonly AdmissionFault[] = ['webhook-crashloop', 'registry-no-storage'];
 export type LabClusterFault = keyof typeof LAB_CLUSTER_FAULTS;
 
 const faults = new WeakMap<LabState, Set<AdmissionFault>>();

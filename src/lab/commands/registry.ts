@@ -1,7 +1,8 @@
 // The practice lab's answers to the registry stage's scripts (flows/registry/): the certificate signed on the master
 // (kept while valid, only if the cluster CA is there), root-only reads of it, the system trust rebuilt, and the
 // nodes' TLS probe of the registry, which answers 401 only when the node holds the master's CA at the path its
-// runtime reads. Fault registry-no-ca: the node's runtime trust is broken (curl's x509 answer).
+// runtime reads. Fault registry-no-ca: the node's runtime trust is broken (curl's x509 answer); registry-wrong-port:
+// its trust is for another port than HOST:PORT (curl finds no CA file there).
 import { randomBytes } from 'node:crypto';
 import { labPrivateFiles, type LabBoardData } from '../board.ts';
 import { registerLabCommands, type LabCommand } from '../commands.ts';
@@ -62,7 +63,11 @@ const catAsRoot: LabCommand = {
   match: /^cat '(\/[\w./:-]+)'$/,
   root: true,
   run(b, m) {
-    const text = fileOf(b, m[1]!);
+    const file = m[1]!;
+    // The saved lab never holds a private key, so a later session has the certificate but not its key: a real
+    // board keeps both, so the key is there (a stand-in for it).
+    if (file.endsWith('/tls.key') && !labPrivateFiles(b).has(file) && b.files[file.replace(/tls\.key$/, 'tls.crt')] !== undefined) labPrivateFiles(b).set(file, pem('PRIVATE KEY'));
+    const text = fileOf(b, file);
     return text === undefined ? { code: 1, stderr: `cat: ${m[1]}: No such file or directory`, ms: 30 } : { stdout: text, ms: 30 };
   },
 };
@@ -85,7 +90,8 @@ const probe: LabCommand = {
   root: false,
   run(b, m, _script, all) {
     const [, caFile, hostPort] = m as unknown as [string, string, string];
-    const ca = b.files[caFile];
+    // registry-wrong-port: the runtime's folder is for HOST:5000, so nothing is where HOST:PORT is looked up.
+    const ca = b.faults.includes('registry-wrong-port') ? undefined : b.files[caFile];
     if (ca === undefined) return { code: 77, stderr: `curl: (77) error setting certificate file: ${caFile}`, ms: 40 };
     const master = all.find((o) => o.address === hostPort.split(':')[0]);
     const signed = master !== undefined && master.files['/etc/boardkube/registry/tls.crt'] !== undefined;

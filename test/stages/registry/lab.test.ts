@@ -1,7 +1,8 @@
 // The registry stage in the practice lab (BOARDKUBE_LAB_SPEED=0), after configure, control-plane and workers:
 // the whole stage, a re-run that changes nothing, the CA at the runtime's path on every node for the one
 // HOST:PORT image references use, the password only in its 0600 file (never in progress, logs or events), an
-// existing password file never overwritten, and the fault registry-no-ca (curl's x509 answer on that node).
+// existing password file never overwritten, and the faults registry-no-ca (curl's x509 answer on that node),
+// registry-wrong-port (no trust for exactly HOST:PORT) and cluster:registry-no-storage (the registry pod Pending).
 import { execFileSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -123,5 +124,30 @@ describe('registry in the practice lab', () => {
     const errors = failures(r.events).join('\n');
     expect(errors).toMatch(new RegExp(`registry/prove on ${cluster.nodes[2]!.name}: .*SSL certificate problem: unable to get local issuer certificate`));
     expect(errors).not.toMatch(new RegExp(`prove on ${cluster.nodes[1]!.name}`));
+  });
+
+  it('fault registry-wrong-port: that node\'s proof fails naming the folder for exactly HOST:PORT', async () => {
+    const dir = await clusterUp();
+    const node = cluster.nodes[1]!;
+    const r = await run(dir, ['registry'], { faults: [`${node.name}:registry-wrong-port`] });
+    expect(r.outcome).toBe('failed');
+    const errors = failures(r.events).join('\n');
+    const hostPort = `${cluster.nodes[0]!.address}:30500`;
+    expect(errors).toMatch(new RegExp(`registry/prove on ${node.name}: .*curl: \\(77\\)`));
+    expect(errors).toContain(`${node.name} has no CA at /etc/containers/certs.d/${hostPort}/ca.crt`);
+    expect(errors).toContain(`name images ${hostPort}/NAME:TAG`);
+    expect(errors).not.toMatch(new RegExp(`prove on ${cluster.nodes[2]!.name}`));
+  });
+
+  it('fault cluster:registry-no-storage: the registry pod stays Pending; the deploy fails with the scheduler\'s reason and the fix, then runs once cleared', async () => {
+    const dir = await clusterUp();
+    const r = await run(dir, ['registry'], { faults: ['cluster:registry-no-storage'] });
+    expect(r.outcome).toBe('failed');
+    const errors = failures(r.events).join('\n');
+    expect(errors).toMatch(/registry\/deploy: the registry pod is Pending, no node takes it: 0\/3 nodes are available: 1 node\(s\) had untolerated taint \{node\.kubernetes\.io\/disk-pressure: \}/);
+    expect(errors).toMatch(/free space there, or choose another node with --set storage-node=NAME/);
+    const cleared = await run(dir, ['registry'], { faults: ['cluster:none'] });
+    expect(failures(cleared.events)).toEqual([]);
+    expect(cleared.outcome).toBe('done');
   });
 });

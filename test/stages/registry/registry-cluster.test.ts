@@ -4,7 +4,8 @@
 // cluster. The registry runs as a pod of the stage's Deployment (registry:3, built here from distribution v3 like
 // the harness's other images), an image is pushed to it with the real crane through htpasswd and the cluster CA,
 // and a Pod on each worker pulls it through containerd with exactly the certs.d/HOST:PORT/hosts.toml the stage
-// wrote (which `plan --json` showed); without that folder the same pull fails with containerd's x509 error. The
+// wrote (which `plan --json` showed); without that folder the same pull fails with containerd's x509 error. A storage
+// node that takes no pod leaves the registry pod Pending: the deploy fails with the scheduler's reason. The
 // generated password: in its 0600 file only, not in the progress, the logs or any command boardkube ran.
 // Needs root and `npm run testbin` (cold: many minutes).
 import { spawnSync } from 'node:child_process';
@@ -98,6 +99,15 @@ describe('the registry stage on a real kubeadm cluster, through boardkube apply 
     expect(hostsTomls.map((a) => a.node).sort()).toEqual(up.nodes.map((n) => n.name).sort());
     expect(hostsTomls[0]!.content).toContain(`[host."https://${hostPort}"]`);
     expect(actions.find((a) => a.step === 'deploy' && a.type === 'manifest')!.content).toMatch(new RegExp(`nodePort: ${PORT}\\b`));
+
+    // While the storage node takes no pod (a taint of the test's, standing in for the kubelet's disk-pressure), the
+    // registry pod stays Pending and the deploy fails with the real scheduler's reason; untainted, the run goes on.
+    kubectl(['taint', 'nodes', master!.name, 'boardkube-test/no-room=full:NoSchedule']);
+    const pending = boardkube(['apply', '-f', up.file, '--stage', 'registry', '--yes']);
+    expect(pending.code, pending.stdout.slice(-3000)).toBe(1);
+    expect(pending.stdout).toMatch(/registry\/deploy: the registry pod is Pending, no node takes it: 0\/3 nodes are available: .*untolerated taint.*boardkube-test\/no-room: full/);
+    expect(pending.stdout).toMatch(/choose another node with --set storage-node=NAME/);
+    kubectl(['taint', 'nodes', master!.name, 'boardkube-test/no-room-']);
 
     const r = boardkube(['apply', '-f', up.file, '--stage', 'registry', '--yes']);
     expectApplied(r);
