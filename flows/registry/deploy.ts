@@ -43,6 +43,12 @@ async function unschedulable(cluster: ClusterPort, namespace: string): Promise<s
   return undefined;
 }
 
+async function taintsOf(cluster: ClusterPort, node: string): Promise<string> {
+  const n = await cluster.get('v1', 'Node', node).catch(() => null);
+  const taints = (n?.spec as { taints?: Array<{ key: string; value?: string; effect: string }> } | undefined)?.taints ?? [];
+  return taints.map((t) => `${t.key}${t.value ? `=${t.value}` : ''}:${t.effect}`).join(', ');
+}
+
 async function podReady(cluster: ClusterPort, namespace: string): Promise<boolean> {
   const d = await cluster.get('apps/v1', 'Deployment', 'registry', namespace);
   return ((d?.status as { readyReplicas?: number } | undefined)?.readyReplicas ?? 0) >= 1;
@@ -86,7 +92,9 @@ export const deployStep: Step = {
         const why = await unschedulable(cluster, o.namespace);
         pendingSeen = why ? pendingSeen + 1 : 0;
         if (why && pendingSeen >= 2) {
-          throw new Error(`the registry pod is Pending, no node takes it: ${why}\nIts images are kept on ${o.storageNode.name}'s disk: if that disk is full (the kubelet taints the node node.kubernetes.io/disk-pressure), free space there, or choose another node with --set storage-node=NAME.`);
+          // The scheduler no longer names the taints ("untolerated taint(s)"): the storage node's own list does.
+          const taints = await taintsOf(cluster, o.storageNode.name);
+          throw new Error(`the registry pod is Pending, no node takes it: ${why}\n${o.storageNode.name}'s taints: ${taints || 'none'}. Its images are kept on ${o.storageNode.name}'s disk: if that disk is full (the kubelet taints the node node.kubernetes.io/disk-pressure), free space there, or choose another node with --set storage-node=NAME.`);
         }
         last = why ? `pod Pending: ${why}` : 'pod not ready yet';
       }

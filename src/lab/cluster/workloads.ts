@@ -11,7 +11,8 @@ const REGISTRY_LABEL = 'app.kubernetes.io/name';
 function pendingRegistryPod(state: LabState, d: KubeObject): KubeObject {
   const nodes = [...state.objects.values()].filter((o) => o.kind === 'Node').length;
   const labels = ((d.spec as { template?: { metadata?: { labels?: Record<string, string> } } }).template?.metadata?.labels) ?? {};
-  const message = `0/${nodes} nodes are available: 1 node(s) had untolerated taint {node.kubernetes.io/disk-pressure: }, ${nodes - 1} node(s) didn't match Pod's node affinity/selector. preemption: 0/${nodes} nodes are available: ${nodes} Preemption is not helpful for scheduling.`;
+  // In today's scheduler's words (it no longer names the taint).
+  const message = `0/${nodes} nodes are available: 1 node(s) had untolerated taint(s), ${nodes - 1} node(s) didn't match Pod's node affinity/selector. preemption: 0/${nodes} nodes are available: ${nodes} Preemption is not helpful for scheduling.`;
   return {
     apiVersion: 'v1',
     kind: 'Pod',
@@ -19,6 +20,19 @@ function pendingRegistryPod(state: LabState, d: KubeObject): KubeObject {
     spec: (d.spec as { template?: { spec?: unknown } }).template?.spec as Record<string, unknown>,
     status: { phase: 'Pending', conditions: [{ type: 'PodScheduled', status: 'False', reason: 'Unschedulable', message }] },
   };
+}
+
+/** The kubelet's taint on the storage node (the registry's nodeSelector names it) while its disk is full. */
+function diskPressure(state: LabState, d: KubeObject, on: boolean): void {
+  const name = (d.spec as { template?: { spec?: { nodeSelector?: Record<string, string> } } }).template?.spec?.nodeSelector?.['kubernetes.io/hostname'];
+  const node = name ? state.objects.get(keyOf('v1', 'Node', undefined, name)) : undefined;
+  if (!node) return;
+  const spec = (node.spec ??= {}) as { taints?: Array<{ key: string; effect: string }> };
+  const others = (spec.taints ?? []).filter((t) => t.key !== 'node.kubernetes.io/disk-pressure');
+  const taints = on ? [...others, { key: 'node.kubernetes.io/disk-pressure', effect: 'NoSchedule' }] : others;
+  if (JSON.stringify(taints) === JSON.stringify(spec.taints ?? [])) return;
+  spec.taints = taints;
+  node.metadata.resourceVersion = String(++state.rv);
 }
 
 function isRegistry(d: KubeObject): boolean {
@@ -34,6 +48,7 @@ export function advanceDeployments(state: LabState): void {
     const podKey = keyOf('v1', 'Pod', d.metadata.namespace, `${d.metadata.name}-lab-pending`);
     if (pending && !state.objects.has(podKey)) state.objects.set(podKey, pendingRegistryPod(state, d));
     if (!pending && isRegistry(d)) state.objects.delete(podKey);
+    if (isRegistry(d)) diskPressure(state, d, pending);
     const ready = crashing || pending ? 0 : replicas;
     const status = {
       replicas,

@@ -144,7 +144,8 @@ describe('registry in the practice lab', () => {
     const r = await run(dir, ['registry'], { faults: ['cluster:registry-no-storage'] });
     expect(r.outcome).toBe('failed');
     const errors = failures(r.events).join('\n');
-    expect(errors).toMatch(/registry\/deploy: the registry pod is Pending, no node takes it: 0\/3 nodes are available: 1 node\(s\) had untolerated taint \{node\.kubernetes\.io\/disk-pressure: \}/);
+    expect(errors).toMatch(/registry\/deploy: the registry pod is Pending, no node takes it: 0\/3 nodes are available: 1 node\(s\) had untolerated taint\(s\)/);
+    expect(errors).toContain(`${cluster.nodes[0]!.name}'s taints: node.kubernetes.io/disk-pressure:NoSchedule`);
     expect(errors).toMatch(/free space there, or choose another node with --set storage-node=NAME/);
     const cleared = await run(dir, ['registry'], { faults: ['cluster:none'] });
     expect(failures(cleared.events)).toEqual([]);

@@ -105,7 +105,8 @@ describe('the registry stage on a real kubeadm cluster, through boardkube apply 
     kubectl(['taint', 'nodes', master!.name, 'boardkube-test/no-room=full:NoSchedule']);
     const pending = boardkube(['apply', '-f', up.file, '--stage', 'registry', '--yes']);
     expect(pending.code, pending.stdout.slice(-3000)).toBe(1);
-    expect(pending.stdout).toMatch(/registry\/deploy: the registry pod is Pending, no node takes it: 0\/3 nodes are available: .*untolerated taint.*boardkube-test\/no-room: full/);
+    expect(pending.stdout).toMatch(/registry\/deploy: the registry pod is Pending, no node takes it: 0\/3 nodes are available: 1 node\(s\) had untolerated taint/);
+    expect(pending.stdout).toMatch(/master's taints: [^\n]*boardkube-test\/no-room=full:NoSchedule/);
     expect(pending.stdout).toMatch(/choose another node with --set storage-node=NAME/);
     kubectl(['taint', 'nodes', master!.name, 'boardkube-test/no-room-']);
 
