@@ -92,6 +92,7 @@ export async function forgeWebLogin(jar: CookieJar, login: ForgeLogin, signal?: 
   if (new URL(r.url).pathname.startsWith('/user/login')) {
     throw new ForgeError(401, `the forge at ${login.url} refused the web login of ${login.user}`, 'check the admin password file');
   }
+  if (r.status >= 400) throw new ForgeError(r.status, `the forge at ${login.url} answered the web login with ${r.status} at ${new URL(r.url).pathname}`, "look at the forge's log");
 }
 
 /**

@@ -51,8 +51,9 @@ export async function startGitea(settings: (port: number) => Record<string, stri
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bk-ci-gitea-'));
   const work = path.join(dir, 'work');
   fs.mkdirSync(path.join(work, 'custom', 'conf'), { recursive: true });
-  // Without the bindata tag Gitea reads its locales from WORK/options.
+  // Without the bindata tag Gitea reads its locales and web pages from WORK/options and WORK/templates.
   fs.symlinkSync(path.join(bin, 'options'), path.join(work, 'options'));
+  fs.symlinkSync(path.join(bin, 'templates'), path.join(work, 'templates'));
   const binPath = path.join(dir, 'bin');
   fs.mkdirSync(binPath);
   fs.symlinkSync(path.join(bin, 'gitea'), path.join(binPath, 'forgejo'));
