@@ -44,7 +44,10 @@ describe('80x24', () => {
     expectFits(await ui.press('c', 'Commands of'), 'show commands');
     await ui.press(KEY.escape, /log: /);
     expectFits(await ui.pressUntil(KEY.up, (f) => f.includes('Connectivity: reach every board')), 'connectivity');
-    expectFits(await ui.press('9', 'ci: CI on the cluster'), 'the ci stage (its options are the most)');
+    expectFits(await ui.press('9', 'ci: CI on the cluster'), 'the ci stage');
+    expectFits(await ui.press('o', 'Options of ci'), 'the ci options (the most of any stage)');
+    ui.write(KEY.escape);
+    await waitFor(() => !ui!.frame().includes('Options of ci'), 'the options panel to close');
     expectFits(await ui.press('s', 'Summary: lab'), 'summary');
   });
 

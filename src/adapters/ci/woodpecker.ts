@@ -54,9 +54,11 @@ export async function woodpeckerAgents(ci: CiServer, signal?: AbortSignal): Prom
   return list.map((a) => ({ name: String(a.name ?? '?'), lastContact: Number(a.last_contact ?? 0) }));
 }
 
+/** The CI's id of the repository while it is active (a repository switched off is as good as unknown). */
 async function repoId(ci: CiServer, repo: string, signal?: AbortSignal): Promise<number | undefined> {
   try {
-    return ((await ciApi(ci, 'GET', `/repos/lookup/${ci.forge.user}/${repo}`, undefined, signal)) as { id: number; active?: boolean }).id;
+    const r = (await ciApi(ci, 'GET', `/repos/lookup/${ci.forge.user}/${repo}`, undefined, signal)) as { id: number; active?: boolean };
+    return r.active === false ? undefined : r.id;
   } catch (err) {
     if (err instanceof ForgeError && err.status === 404) return undefined;
     throw err;

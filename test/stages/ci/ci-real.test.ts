@@ -11,7 +11,14 @@ import { adminJob, appManifests, ciManifests, secretObjects } from '../../../flo
 import { formatProofTable } from '../../../flows/readonly/proof.ts';
 import { tokenKubeconfig, writePrivateFile } from '../../../flows/readonly/kubeconfig.ts';
 import { loadCluster, type KubeCluster } from '../../../src/adapters/kube/cluster.ts';
-import { ClusterError, type ClusterPort } from '../../../src/ports/cluster.ts';
+import { ClusterError, type ClusterPort, type KubeObject } from '../../../src/ports/cluster.ts';
+import { deployAccountStep } from '../../../flows/ci/deploy-account.ts';
+import { namespaceCheckStep } from '../../../flows/ci/namespace-check.ts';
+import { parseCiOptions } from '../../../flows/ci/options.ts';
+import { findRelease } from '../../../src/catalog/versions.ts';
+import { defaultCluster } from '../../../src/cluster/spec.ts';
+import { MemorySecrets } from '../../../src/engine/secrets.ts';
+import { InputError, type Ports, type StepContext } from '../../../src/engine/types.ts';
 import { startControlPlane, type ControlPlane } from '../../harness/controlplane.ts';
 import { testSetup } from './setup.ts';
 
@@ -86,4 +93,54 @@ describe("the deploy account's limits, proven with its own kubeconfig", () => {
     expect(now.spec.template.spec.containers[0]!.image).toBe('192.168.1.40:30500/app:0123abc');
     expect(await admin.get('apps/v1', 'Deployment', s.app, s.namespace)).toBeNull();
   }, 120_000);
+});
+
+describe("the stage's own steps on the real kube-apiserver", () => {
+  const REGISTRY_PASSWORD = 'KNOWN-registry-Passw0rd-ci-real';
+  function ctxFor(set: Record<string, string>): StepContext {
+    const cluster = defaultCluster('/nonexistent');
+    const pw = path.join(tmp, 'registry.password');
+    fs.writeFileSync(pw, `${REGISTRY_PASSWORD}\n`, { mode: 0o600 });
+    const outputs: Record<string, Record<string, string>> = { 'registry/credentials': { passwordFile: pw, user: 'boardkube' }, 'registry/deploy': { hostPort: '192.168.1.40:30500' } };
+    return {
+      cluster,
+      release: findRelease('1.37')!,
+      node: null,
+      ports: { mode: 'real', cluster: async () => admin, local: { stateDir: () => tmp } } as unknown as Ports,
+      signal: AbortSignal.timeout(60_000),
+      log: () => undefined,
+      progress: () => undefined,
+      outputOf: (stage: string, step: string) => outputs[`${stage}/${step}`],
+      options: { ...parseCiOptions(set, cluster, { stateDir: tmp }) },
+      secrets: new MemorySecrets(),
+    } as unknown as StepContext;
+  }
+
+  it('namespace-check refuses a namespace that exists with other owners (bad input), and takes a free one', async () => {
+    await admin.apply([{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'ci-real-theirs', labels: { team: 'web' } } }]);
+    const err = await namespaceCheckStep.run!(ctxFor({ 'target-namespace': 'ci-real-theirs' }), []).then(() => null, (e: unknown) => e);
+    expect(err).toBeInstanceOf(InputError);
+    expect((err as InputError).field).toBe('target-namespace');
+    expect((err as Error).message).toMatch(/namespace ci-real-theirs exists and is not boardkube's/);
+    const ok = ctxFor({ namespace: 'ci-real-step-ci', 'target-namespace': 'ci-real-step-app' });
+    await namespaceCheckStep.run!(ok, []);
+    expect(await namespaceCheckStep.verify(ok)).toBe(true);
+  }, 60_000);
+
+  it('deploy-account makes the account, its Role, the app and the pull Secret; a second run keeps the image the pipeline set', async () => {
+    const ctx = ctxFor({ namespace: 'ci-real-step-ci', 'target-namespace': 'ci-real-step-app' });
+    await admin.apply([{ apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'ci-real-step-ci', labels: { 'app.kubernetes.io/managed-by': 'boardkube' } } }]);
+    await deployAccountStep.run!(ctx, []);
+    expect(await deployAccountStep.verify(ctx)).toBe(true);
+    const pull = await admin.get('v1', 'Secret', 'boardkube-registry', 'ci-real-step-app');
+    const config = JSON.parse(Buffer.from((pull!.data as Record<string, string>)['.dockerconfigjson']!, 'base64').toString('utf8')) as { auths: Record<string, { auth: string }> };
+    expect(Buffer.from(config.auths['192.168.1.40:30500']!.auth, 'base64').toString('utf8')).toBe(`boardkube:${REGISTRY_PASSWORD}`);
+    // What the pipeline's deploy step does, then the stage again: the app keeps the pipeline's image.
+    const d = (await admin.get('apps/v1', 'Deployment', 'app', 'ci-real-step-app')) as unknown as { spec: { template: { spec: { containers: Array<{ image: string }> } } } } & KubeObject;
+    d.spec.template.spec.containers[0]!.image = '192.168.1.40:30500/app:feedbeef';
+    await admin.apply([{ apiVersion: 'apps/v1', kind: 'Deployment', metadata: { name: 'app', namespace: 'ci-real-step-app' }, spec: d.spec }]);
+    await deployAccountStep.run!(ctxFor({ namespace: 'ci-real-step-ci', 'target-namespace': 'ci-real-step-app' }), []);
+    const after = (await admin.get('apps/v1', 'Deployment', 'app', 'ci-real-step-app')) as unknown as { spec: { template: { spec: { containers: Array<{ image: string }> } } } };
+    expect(after.spec.template.spec.containers[0]!.image).toBe('192.168.1.40:30500/app:feedbeef');
+  }, 60_000);
 });
