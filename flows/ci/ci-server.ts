@@ -6,7 +6,7 @@ import type { Step, StepContext } from '../../src/engine/types.ts';
 import type { KubeObject } from '../../src/ports/cluster.ts';
 import { randomSecret } from '../../src/util/secret-file.ts';
 import { toYaml } from '../registry/manifests.ts';
-import { adminPassword, ciPortOf, ciServerOf, readyReplicas, SECRETS, secretValue, setupOf, waitReady } from './common.ts';
+import { adminPassword, ciNamespace, ciPortOf, ciServerOf, readyReplicas, SECRETS, secretValue, setupOf, waitReady } from './common.ts';
 import { AGENT_ACCOUNT, CI_GRPC_PORT, CI_SECRET, SECRET_KEYS, secretObjects, woodpeckerManifests } from './manifests.ts';
 
 const READY_MS = 10 * 60_000;
@@ -54,12 +54,16 @@ export const ciServerStep: Step = {
     const s = setupOf(ctx);
     const c = await ctx.ports.cluster();
     const existing = await c.get('v1', 'Secret', CI_SECRET, s.namespace);
-    const oauthSecret = ctx.secrets.get(SECRETS.oauthSecret);
-    if (!oauthSecret) throw new Error("the OAuth application's secret is not known in this run (the oauth-app step makes it)");
-    const values = { adminPassword: adminPassword(ctx), agentSecret: await agentSecret(ctx, existing), oauthClient: clientId(ctx), oauthSecret };
+    // The application made in this run, else the pair the CI already has (the forge shows a secret only once).
+    const made = ctx.secrets.get(SECRETS.oauthSecret);
+    const oauthSecret = made ?? secretValue(existing, SECRET_KEYS.secret);
+    const oauthClient = made ? clientId(ctx) : secretValue(existing, SECRET_KEYS.client);
+    if (!oauthSecret || !oauthClient) throw new Error("the OAuth application's secret is not known in this run\n  fix: run the stage again (the oauth-app step makes a new application)");
+    ctx.secrets.set(SECRETS.oauthSecret, oauthSecret);
+    const values = { adminPassword: adminPassword(ctx), agentSecret: await agentSecret(ctx, existing), oauthClient, oauthSecret };
     const secret = secretObjects(s, values).find((o) => o.metadata.name === CI_SECRET)!;
     const sum = createHash('sha256').update(JSON.stringify(secret.stringData)).digest('hex');
-    for (const r of await c.apply([secret, ...withChecksum(woodpeckerManifests(s), sum)], { signal: ctx.signal })) ctx.log(`${r.object.kind} ${r.object.metadata.name}: ${r.outcome}`);
+    for (const r of await c.apply([ciNamespace(ctx), secret, ...withChecksum(woodpeckerManifests(s), sum)], { signal: ctx.signal })) ctx.log(`${r.object.kind} ${r.object.metadata.name}: ${r.outcome}`);
     await waitReady(ctx, c, s.namespace, [SERVER, AGENT], READY_MS);
     const ci = await ciPortOf(ctx);
     const server = ciServerOf(ctx);
@@ -84,8 +88,6 @@ export const ciServerStep: Step = {
   async verify(ctx) {
     const s = setupOf(ctx);
     const c = await ctx.ports.cluster();
-    const secret = await c.get('v1', 'Secret', CI_SECRET, s.namespace);
-    if (secretValue(secret, SECRET_KEYS.client) !== ctx.outputOf('ci', 'oauth-app')?.clientId) return false;
     for (const d of [SERVER, AGENT]) if (readyReplicas(await c.get('apps/v1', 'Deployment', d, s.namespace)) === 0) return false;
     try {
       const ci = await ciPortOf(ctx);

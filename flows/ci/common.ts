@@ -6,7 +6,7 @@ import { ClusterError, type ClusterPort, type KubeObject } from '../../src/ports
 import { readSecretFile } from '../../src/util/secret-file.ts';
 import { parseRegistryOptions } from '../registry/options.ts';
 import { PULL_SECRET } from '../registry/manifests.ts';
-import type { CiSetup } from './manifests.ts';
+import { MANAGED_BY, type CiSetup } from './manifests.ts';
 import { ciSetup, type CiOptions } from './options.ts';
 import type { PipelineInput } from './pipeline.ts';
 
@@ -33,6 +33,11 @@ export function registryOf(ctx: StepContext): { hostPort: string; user: string; 
 
 export function setupOf(ctx: StepContext): CiSetup {
   return ciSetup(optionsOf(ctx), ctx.cluster, ctx.release, registryOf(ctx).hostPort);
+}
+
+/** The CI's namespace (the forge's too, when it runs in the cluster). */
+export function ciNamespace(ctx: StepContext): KubeObject {
+  return { apiVersion: 'v1', kind: 'Namespace', metadata: { name: optionsOf(ctx).namespace, labels: MANAGED_BY } };
 }
 
 export function pipelineInputOf(ctx: StepContext): PipelineInput {

@@ -5,17 +5,13 @@ import type { Step, StepContext } from '../../src/engine/types.ts';
 import type { KubeObject } from '../../src/ports/cluster.ts';
 import { ClusterError } from '../../src/ports/cluster.ts';
 import { toYaml } from '../registry/manifests.ts';
-import { adminPassword, ciPortOf, forgeLoginOf, optionsOf, setupOf, waitReady } from './common.ts';
+import { adminPassword, ciNamespace, ciPortOf, forgeLoginOf, optionsOf, setupOf, waitReady } from './common.ts';
 import { adminScript } from './forge.ts';
-import { ADMIN_JOB, ADMIN_SECRET, adminJob, forgejoManifests, MANAGED_BY, secretObjects } from './manifests.ts';
+import { ADMIN_JOB, ADMIN_SECRET, adminJob, forgejoManifests, secretObjects } from './manifests.ts';
 
 // A board pulls the forge's image (about 100 MB) and starts it: minutes on a card.
 const READY_MS = 10 * 60_000;
 const ADMIN_MS = 5 * 60_000;
-
-function namespaceObject(ctx: StepContext): KubeObject {
-  return { apiVersion: 'v1', kind: 'Namespace', metadata: { name: optionsOf(ctx).namespace, labels: MANAGED_BY } };
-}
 
 /** The admin Secret only (secretObjects' other one is the CI's, applied by its own step). */
 function adminSecret(ctx: StepContext): KubeObject {
@@ -39,7 +35,7 @@ export const forgeStep: Step = {
   plan(ctx) {
     const s = setupOf(ctx);
     return [
-      { type: 'manifest', description: `namespace ${s.namespace}; Forgejo on ${s.dataNode} (${s.dataDir}/forgejo), a NodePort Service at ${s.forgeUrl}`, content: toYaml([namespaceObject(ctx), ...forgejoManifests(s)]) },
+      { type: 'manifest', description: `namespace ${s.namespace}; Forgejo on ${s.dataNode} (${s.dataDir}/forgejo), a NodePort Service at ${s.forgeUrl}`, content: toYaml([ciNamespace(ctx), ...forgejoManifests(s)]) },
       { type: 'api', description: `Secret ${ADMIN_SECRET} in ${s.namespace}: user ${s.adminUser} and the password from ${optionsOf(ctx).adminPasswordFile} (the value is never shown)` },
       { type: 'manifest', description: `a Job that creates (or resets) the admin ${s.adminUser} inside the forge's image, from that Secret`, content: toYaml([adminJob(s, adminScript(), 1)]) },
       { type: 'api', description: `log in to ${s.forgeUrl}/api/v1 as ${s.adminUser} (must be an admin)` },
@@ -48,7 +44,7 @@ export const forgeStep: Step = {
   async run(ctx) {
     const s = setupOf(ctx);
     const c = await ctx.ports.cluster();
-    for (const r of await c.apply([namespaceObject(ctx), adminSecret(ctx), ...forgejoManifests(s)], { signal: ctx.signal })) ctx.log(`${r.object.kind} ${r.object.metadata.name}: ${r.outcome}`);
+    for (const r of await c.apply([ciNamespace(ctx), adminSecret(ctx), ...forgejoManifests(s)], { signal: ctx.signal })) ctx.log(`${r.object.kind} ${r.object.metadata.name}: ${r.outcome}`);
     await waitReady(ctx, c, s.namespace, ['forgejo'], READY_MS);
     // A Job's pod template cannot change: every run makes a new one, and the earlier ones go.
     const job = adminJob(s, adminScript(), Math.floor(Date.now() / 1000));

@@ -3,8 +3,7 @@
 // the progress. With an existing forge, this is where an unreachable forge or a login that does not work shows
 // (bad input: nothing was changed yet).
 import type { Step, StepContext } from '../../src/engine/types.ts';
-import { asInput, ciPortOf, forgeLoginOf, OAUTH_APP, optionsOf, SECRETS, secretValue, setupOf } from './common.ts';
-import { CI_SECRET, SECRET_KEYS } from './manifests.ts';
+import { asInput, ciPortOf, ciServerOf, forgeLoginOf, OAUTH_APP, SECRETS, setupOf } from './common.ts';
 
 /** The application made in this run (its outputs are saved only after its check passes). */
 const made = new WeakMap<object, string>();
@@ -46,12 +45,13 @@ export const oauthAppStep: Step = {
     const apps = await (await ciPortOf(ctx)).oauthApps(forgeLoginOf(ctx), ctx.signal).catch(() => []);
     if (!apps.some((a) => a.name === OAUTH_APP && a.clientId === clientId)) return false;
     if (ctx.secrets.get(SECRETS.oauthSecret)) return true;
-    // The forge shows the secret only once: a later run reads it back from the CI's Secret, if that is the app's.
-    const c = await ctx.ports.cluster();
-    const secret = await c.get('v1', 'Secret', CI_SECRET, optionsOf(ctx).namespace).catch(() => null);
-    const value = secretValue(secret, SECRET_KEYS.secret);
-    if (secretValue(secret, SECRET_KEYS.client) !== clientId || !value) return false;
-    ctx.secrets.set(SECRETS.oauthSecret, value);
-    return true;
+    // The forge shows the secret only once: a later run holds it only in the CI's Secret. The CI logging in
+    // through this application proves the CI has the application's ID and secret.
+    try {
+      await (await ciPortOf(ctx)).ciLogin(ciServerOf(ctx), ctx.signal);
+      return true;
+    } catch {
+      return false;
+    }
   },
 };

@@ -40,6 +40,10 @@ describe('a full practice-lab run through the built boardkube', () => {
     expect(r.stdout).toMatch(/a push of [0-9a-f]{8} runs the pipeline +ok/);
     const status = JSON.parse(bk(['status', '-f', 'cluster.yaml', '--lab', '--json']).stdout) as { stages: Array<{ stage: string; status: string }> };
     expect(Object.fromEntries(status.stages.map((s) => [s.stage, s.status]))).toEqual(Object.fromEntries(STAGE_IDS.map((id) => [id, 'done'])));
+    // Probed again in a new process (the OAuth secret no longer in memory): every step still holds.
+    const verify = bk(['status', '-f', 'cluster.yaml', '--lab', '--verify']);
+    expect(verify.code, verify.stdout + verify.stderr).toBe(0);
+    expect(verify.stdout).not.toMatch(/no longer done/);
 
     const secrets = [path.join(dir, 'state', 'homelab-forge-admin.password'), path.join(dir, 'state', 'homelab', 'registry.password')].map((f) => fs.readFileSync(f, 'utf8').trim());
     for (const s of secrets) expect(s.length).toBeGreaterThanOrEqual(24);
