@@ -91,7 +91,6 @@ function labPorts(o: PortsOptions): Ports & { lab: LabControls } {
   applyLabFaults(world, cards, faults, workbench);
   for (const device of inserts) cards.insert(device);
   const clusterFaults = faults.flatMap((f) => (f.kind === 'cluster' ? [f.fault] : []));
-  const ciFaults = faults.flatMap((f) => (f.kind === 'ci' ? [f.fault] : []));
   const keys = pinnedHostKeys(o.store, o.onHostKeyPinned);
   const hosts = cachedHosts((node) => new LabHost(world.board(node.name), world, keys, o.cluster.ssh.user));
   let labCluster: LabCluster | undefined;
@@ -104,8 +103,6 @@ function labPorts(o: PortsOptions): Ports & { lab: LabControls } {
     }
     return labCluster;
   };
-  // ci faults are saved with the lab at once (so status shows them), whether or not the CI is opened.
-  if (ciFaults.length) LabCi.setFaults(world, ciFaults);
   return {
     mode: 'lab',
     lab: labControls(world, cards, names.nodes),

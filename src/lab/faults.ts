@@ -80,7 +80,11 @@ export function parseLabFaults(specs: readonly string[], names: LabNames, field:
 /** Switches the faults on (or off, for none), in the order given. */
 export function applyLabFaults(world: LabWorld, cards: LabCards, specs: readonly LabFaultSpec[], workbench?: LabWorkbench): void {
   for (const s of specs) {
-    if (s.kind === 'cluster' || s.kind === 'ci') continue;
+    if (s.kind === 'cluster') continue;
+    if (s.kind === 'ci') {
+      LabCi.setFaults(world, [s.fault]);
+      continue;
+    }
     if (s.kind === 'downloads') {
       for (const f of Object.keys(LAB_DOWNLOAD_FAULTS) as LabDownloadFault[]) if (s.fault === 'none' || s.fault === f) workbench?.setFault(f, s.fault === f);
     } else if (s.kind === 'board') {

@@ -20,9 +20,9 @@ process.env.BOARDKUBE_LAB_SPEED = '0';
 const base = defaultCluster('/nonexistent');
 const cluster = { ...base, nodes: base.nodes.slice(0, 3) };
 
-async function run(stateDir: string, stages: StageId[], o: { faults?: string[]; set?: Record<string, string> } = {}) {
+async function run(stateDir: string, stages: StageId[], o: { faults?: string[]; set?: Record<string, string>; plan?: string } = {}) {
   const secrets = new MemorySecrets();
-  const s = openSession({ cluster, stateDir, lab: true, labFaults: o.faults ?? [], secrets, options: { ci: { ...o.set } } });
+  const s = openSession({ cluster, stateDir, lab: true, labFaults: o.faults ?? [], labFaultPlan: o.plan, secrets, options: { ci: { ...o.set } } });
   const events: EngineEvent[] = [];
   s.engine.on((e) => events.push(e));
   try {
@@ -133,6 +133,15 @@ describe('ci in the practice lab', () => {
     const fixed = await run(dir, ['ci'], { faults: ['ci:none'] });
     expect(failures(fixed.events)).toEqual([]);
     expect(fixed.status('ci')).toBe('done');
+  });
+
+  it('a trainer\'s fault plan switches a ci fault on when its step starts (the steps before it run as usual)', async () => {
+    const dir = await registryUp();
+    const plan = path.join(dir, 'faults.yaml');
+    fs.writeFileSync(plan, 'faults:\n  - node: ci\n    fault: pipeline-pending\n    stage: ci\n    step: sample\n');
+    const r = await run(dir, ['ci'], { plan });
+    expect(r.outcome).toBe('failed');
+    expect(failures(r.events)).toEqual([expect.stringMatching(/^ci\/prove: .*pipeline #1 is still pending/)]);
   });
 });
 
