@@ -4,25 +4,10 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { StateStore } from '../../src/engine/state.ts';
-import { KEY, type Rendered, renderWizard, savedLabCluster, tempStateDir, useScreenTests, waitFor } from './helpers.tsx';
+import { builtLabCluster, KEY, type Rendered, renderWizard, tempStateDir, useScreenTests, waitFor } from './helpers.tsx';
 
 let ui: Rendered | undefined;
 useScreenTests();
-
-/** A lab cluster whose boards went through configure, packages, control-plane and workers. */
-async function builtLabCluster(dir: string, name: string): Promise<void> {
-  const { file } = await savedLabCluster(dir, name);
-  const { openSession } = await import('../../src/app/session.ts');
-  const { readClusterFile } = await import('../../src/cluster/file.ts');
-  const cluster = readClusterFile(file).spec!;
-  const s = openSession({ cluster, clusterFile: file, stateDir: dir, lab: true, log: false });
-  try {
-    const r = await s.engine.run(['configure', 'packages', 'control-plane', 'workers']);
-    if (r !== 'done') throw new Error(`the lab cluster was not built: ${r}`);
-  } finally {
-    await s.close();
-  }
-}
 
 const status = (dir: string, name: string, key: string) => StateStore.open(dir, name, { mode: 'lab', readOnly: true }).step(key)?.status;
 /** What the lab's boards know of kubeadm (the simulated boards, as saved beside the progress). */

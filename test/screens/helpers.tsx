@@ -136,3 +136,18 @@ export async function savedLabCluster(stateDir: string, name: string, o: { run?:
   await s.close();
   return { file };
 }
+
+/** A lab cluster whose boards went through configure, packages, control-plane and workers. */
+export async function builtLabCluster(dir: string, name: string): Promise<void> {
+  const { file } = await savedLabCluster(dir, name);
+  const { openSession } = await import('../../src/app/session.ts');
+  const { readClusterFile } = await import('../../src/cluster/file.ts');
+  const cluster = readClusterFile(file).spec!;
+  const s = openSession({ cluster, clusterFile: file, stateDir: dir, lab: true, log: false });
+  try {
+    const r = await s.engine.run(['configure', 'packages', 'control-plane', 'workers']);
+    if (r !== 'done') throw new Error(`the lab cluster was not built: ${r}`);
+  } finally {
+    await s.close();
+  }
+}

@@ -98,8 +98,10 @@ export class StageAnswers {
   check(id: StageId): void {
     const stage = this.#o.stage(id);
     if (!stage?.options?.length) return;
+    // Only what the user answered, as the CLI hands over only what --set gives: the stage fills in its own
+    // defaults (a default shown in the panel may describe a place, STATE_DIR/CLUSTER/..., that is not a path).
     const raw: Record<string, unknown> = {};
-    for (const [k, v] of Object.entries(this.values(id))) if (v !== '') raw[k] = v;
+    for (const [k, v] of Object.entries(this.#o.store.snapshot.stageOptions[id] ?? {})) if (v !== '') raw[k] = v;
     this.forEngine[id] = raw;
     let problem: OptionProblem | undefined;
     const cluster = this.#o.session()?.cluster;
