@@ -32,6 +32,12 @@ export function writeKubeadmPatches(dir: string, opts: KubeletPatchOptions): str
       'failCgroupV1: false',
       'cgroupDriver: cgroupfs',
       `cgroupRoot: ${opts.cgroupRoot}`,
+      "# The nodes share this machine's disk with everything else on it: evict only when it is nearly full (the",
+      "# defaults, 10-15 % free, evicted a test's pods for the files of a build running beside it).",
+      'evictionHard:',
+      '  nodefs.available: "1%"',
+      '  imagefs.available: "1%"',
+      '  memory.available: "100Mi"',
       '',
     ].join('\n'),
   );
