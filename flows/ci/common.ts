@@ -2,7 +2,7 @@
 // secrets they hand each other in memory only (redacted from logs, never saved), and the CI port.
 import { InputError, type StepContext } from '../../src/engine/types.ts';
 import type { CiPort, CiServer, ForgeLogin, RegistryAccess } from '../../src/ports/ci.ts';
-import { ClusterError, type ClusterPort, type KubeObject } from '../../src/ports/cluster.ts';
+import { ClusterError, secretValue, type ClusterPort, type KubeObject } from '../../src/ports/cluster.ts';
 import { readSecretFile } from '../../src/util/secret-file.ts';
 import { parseRegistryOptions } from '../registry/options.ts';
 import { PULL_SECRET } from '../registry/manifests.ts';
@@ -83,14 +83,7 @@ export function dockerConfigJson(r: RegistryAccess): string {
 }
 export { PULL_SECRET };
 
-/** The string value of key `key` of a Secret as read back (data is base64; stringData as the lab keeps it). */
-export function secretValue(o: KubeObject | null, key: string): string | undefined {
-  if (!o) return undefined;
-  const sd = (o.stringData as Record<string, string> | undefined)?.[key];
-  if (sd !== undefined) return sd;
-  const d = (o.data as Record<string, string> | undefined)?.[key];
-  return d === undefined ? undefined : Buffer.from(d, 'base64').toString('utf8');
-}
+export { secretValue };
 
 export function readyReplicas(o: KubeObject | null): number {
   return (o?.status as { readyReplicas?: number } | undefined)?.readyReplicas ?? 0;

@@ -1,7 +1,7 @@
 // Step issue-token: a time-bound token from the TokenRequest API (bound to its anchor Secret), or the long-lived
 // one the token controller puts into its Secret. Kept in memory only, for write-kubeconfig.
 import type { Step, StepContext } from '../../src/engine/types.ts';
-import type { ClusterPort } from '../../src/ports/cluster.ts';
+import { secretValue, type ClusterPort } from '../../src/ports/cluster.ts';
 import { fileToken, kubeconfigWorks, revokeCommand, tokenSecretKey } from './common.ts';
 import { tokenSecretName } from './manifests.ts';
 import { formatDuration, readonlyOptions, type ReadonlyOptions } from './options.ts';
@@ -11,11 +11,11 @@ export async function issueToken(ctx: StepContext, c: ClusterPort, o: ReadonlyOp
   if (o.token === 'long-lived') {
     const name = tokenSecretName(o.account, o.token);
     ctx.log(`WARNING: a long-lived token never expires. Anyone holding the kubeconfig can read the cluster until you run: ${revokeCommand(o)}`);
-    const secret = await c.waitFor('v1', 'Secret', name, o.namespace, (s) => typeof (s.data as Record<string, unknown> | undefined)?.token === 'string', {
+    const secret = await c.waitFor('v1', 'Secret', name, o.namespace, (s) => secretValue(s, 'token') !== undefined, {
       timeoutMs: 60_000,
       signal: ctx.signal,
     });
-    const token = Buffer.from(String((secret.data as Record<string, string>).token), 'base64').toString('utf8');
+    const token = secretValue(secret, 'token')!;
     ctx.secrets.set(tokenSecretKey(o), token);
     return { token, expiresAt: null };
   }

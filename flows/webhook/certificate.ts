@@ -3,7 +3,7 @@
 // there: the CA key never leaves the master), or, on a cluster named with --kubeconfig only, with a dedicated
 // CA made for it whose key is thrown away right after signing (a renewal makes a new CA and a new caBundle).
 import { X509Certificate } from 'node:crypto';
-import type { KubeObject } from '../../src/ports/cluster.ts';
+import { secretValue, type KubeObject } from '../../src/ports/cluster.ts';
 import { issue } from '../../src/util/x509.ts';
 import { signCertificateScript } from '../registry/certificate-script.ts';
 import { MANAGED } from './policy.ts';
@@ -72,8 +72,7 @@ export type CertState =
 /** Is the certificate in this Secret usable for the webhook for a while yet (names, issuer, days left)? */
 export function certState(secret: KubeObject | null, names: string[], now = new Date()): CertState {
   if (!secret) return { ok: false, why: 'there is no serving certificate yet' };
-  const data = (secret.data ?? {}) as Record<string, string>;
-  const text = (k: string) => Buffer.from(data[k] ?? '', 'base64').toString('utf8');
+  const text = (k: string) => secretValue(secret, k) ?? '';
   let cert: X509Certificate;
   let ca: X509Certificate;
   try {

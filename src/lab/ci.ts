@@ -13,7 +13,7 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { parse } from 'yaml';
 import type { Json } from '../engine/types.ts';
 import { ForgeError, pollFor, type CiAgent, type CiPort, type CiServer, type ForgeLogin, type OAuthApp, type PipelineRun, type RegistryAccess } from '../ports/ci.ts';
-import type { ClusterPort, KubeObject } from '../ports/cluster.ts';
+import { secretValue, type ClusterPort, type KubeObject } from '../ports/cluster.ts';
 import type { LabCluster } from './cluster/port.ts';
 import { labSecretHash, sameSecret } from './cluster/snapshot.ts';
 import { keyOf } from './cluster/state.ts';
@@ -98,8 +98,9 @@ export class LabCi implements CiPort {
       if (label(job, 'app.kubernetes.io/name') !== 'forgejo-admin') return;
       const ns = job.metadata.namespace!;
       const secret = get(keyOf('v1', 'Secret', ns, 'forgejo-admin'));
-      const data = (secret?.stringData ?? {}) as Record<string, string>;
-      if (data.user && data.password) this.#s.admins[`${ns}/${data.user}`] = labSecretHash(data.password);
+      const user = secretValue(secret ?? null, 'user');
+      const password = secretValue(secret ?? null, 'password');
+      if (user && password) this.#s.admins[`${ns}/${user}`] = labSecretHash(password);
     });
   }
 
@@ -135,8 +136,7 @@ export class LabCi implements CiPort {
   }
 
   async #secret(ns: string, name: string, key: string): Promise<string | undefined> {
-    const s = await this.cluster.get('v1', 'Secret', name, ns);
-    return (s?.stringData as Record<string, string> | undefined)?.[key] ?? ((s?.data as Record<string, string> | undefined)?.[key] !== undefined ? Buffer.from((s!.data as Record<string, string>)[key]!, 'base64').toString('utf8') : undefined);
+    return secretValue(await this.cluster.get('v1', 'Secret', name, ns), key);
   }
 
   async #auth(login: ForgeLogin): Promise<string> {

@@ -7,6 +7,12 @@ export interface KubeObject {
   [key: string]: unknown;
 }
 
+/** The text of key `key` of a Secret as the API server returns it (it stores stringData as base64 data). */
+export function secretValue(o: KubeObject | null, key: string): string | undefined {
+  const d = (o?.data as Record<string, string> | undefined)?.[key];
+  return d === undefined ? undefined : Buffer.from(d, 'base64').toString('utf8');
+}
+
 export type ApplyOutcome = 'created' | 'configured' | 'unchanged';
 
 export interface AccessQuestion {

@@ -156,7 +156,7 @@ export class LabCluster implements ClusterPort {
       this.authorize(id, what, { verb: 'patch', info, namespace: ns, name: input.metadata.name });
       const key = keyOf(info.apiVersion, info.kind, ns, input.metadata.name);
       const existing = this.state.objects.get(key);
-      const applied = stripServerFields(clone(input));
+      const applied = asStored(stripServerFields(clone(input)));
       if (ns) applied.metadata.namespace = ns;
       if (!existing) {
         this.authorize(id, what, { verb: 'create', info, namespace: ns, name: input.metadata.name });
@@ -184,7 +184,7 @@ export class LabCluster implements ClusterPort {
     const info = this.kind(object.apiVersion, object.kind);
     const ns = info.namespaced ? (object.metadata.namespace ?? 'default') : undefined;
     this.authorize(id, what, { verb: 'create', info, namespace: ns });
-    const o = stripServerFields(clone(object));
+    const o = asStored(stripServerFields(clone(object)));
     if (ns) o.metadata.namespace = ns;
     if (!o.metadata.name && typeof o.metadata.generateName === 'string') o.metadata.name = `${o.metadata.generateName}${randomBytes(3).toString('hex').slice(0, 5)}`;
     admit(this.state, info, o, what);
@@ -291,4 +291,13 @@ export class LabCluster implements ClusterPort {
   private kind(apiVersion: string, kind: string): KindInfo {
     return resolveKind(this.state, apiVersion, kind);
   }
+}
+
+/** As the API server stores a Secret: stringData written into data (base64), so readers find values in one place. */
+function asStored(o: KubeObject): KubeObject {
+  if (o.kind !== 'Secret' || !o.stringData) return o;
+  const written = Object.entries(o.stringData as Record<string, string>).map(([k, v]) => [k, Buffer.from(v, 'utf8').toString('base64')]);
+  o.data = { ...((o.data as Record<string, string> | undefined) ?? {}), ...Object.fromEntries(written) };
+  delete o.stringData;
+  return o;
 }
