@@ -7,33 +7,14 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import '../../../src/lab/index.ts';
 import { SECRETS } from '../../../flows/ci/common.ts';
 import { openSession } from '../../../src/app/session.ts';
-import { defaultCluster } from '../../../src/cluster/spec.ts';
-import { MemorySecrets } from '../../../src/engine/secrets.ts';
-import type { EngineEvent, StageId } from '../../../src/engine/types.ts';
-import { stepKey } from '../../../src/engine/state.ts';
+import type { StageId } from '../../../src/engine/types.ts';
+import { failures, labCluster, runLab, type LabRunOptions } from '../lab-run.ts';
 
-process.env.BOARDKUBE_LAB_SPEED = '0';
+const cluster = labCluster;
+const run = (stateDir: string, stages: StageId[], o: LabRunOptions = {}) => runLab('ci', stateDir, stages, o);
 
-const base = defaultCluster('/nonexistent');
-const cluster = { ...base, nodes: base.nodes.slice(0, 3) };
-
-async function run(stateDir: string, stages: StageId[], o: { faults?: string[]; set?: Record<string, string>; plan?: string } = {}) {
-  const secrets = new MemorySecrets();
-  const s = openSession({ cluster, stateDir, lab: true, labFaults: o.faults ?? [], labFaultPlan: o.plan, secrets, options: { ci: { ...o.set } } });
-  const events: EngineEvent[] = [];
-  s.engine.on((e) => events.push(e));
-  try {
-    const outcome = await s.engine.run(s.engine.select({ only: stages }));
-    return { outcome, events, secrets, status: (id: StageId) => s.engine.stageStatus(id), outputs: (step: string) => s.store.step(stepKey('ci', step, null))?.outputs };
-  } finally {
-    await s.close();
-  }
-}
-
-const failures = (events: EngineEvent[]) => events.filter((e): e is Extract<EngineEvent, { type: 'step-end' }> => e.type === 'step-end' && e.status === 'failed').map((e) => e.error);
 
 async function registryUp(): Promise<string> {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'bk-ci-lab-'));
