@@ -25,15 +25,20 @@ export function readSecretFile(file: string, field: string, minLength = 12): str
  * `wroteBefore` (this step made it on an earlier run); any other existing file is the user's and is refused.
  */
 export function ensureSecretFile(file: string, field: string, wroteBefore: boolean): { value: string; created: boolean } {
-  if (fs.existsSync(file)) {
-    if (!wroteBefore) throw new InputError(field, `${file} exists already and was not written by this stage`, `name another file with --set ${field}=PATH, or move that one away`);
-    return { value: readSecretFile(file, field), created: false };
-  }
+  const foreign = foreignSecretFile(file, field, wroteBefore);
+  if (foreign) throw foreign;
+  if (fs.existsSync(file)) return { value: readSecretFile(file, field), created: false };
   const value = randomBytes(24).toString('base64url');
   fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
   // wx: never replace a file that appeared meanwhile.
   fs.writeFileSync(file, `${value}\n`, { mode: 0o600, flag: 'wx' });
   return { value, created: true };
+}
+
+/** The refusal when `file` exists and this stage did not write it (never overwritten, never read), else undefined. */
+export function foreignSecretFile(file: string, field: string, wroteBefore: boolean): InputError | undefined {
+  if (wroteBefore || !fs.existsSync(file)) return undefined;
+  return new InputError(field, `${file} exists already and was not written by this stage`, `name another file with --set ${field}=PATH, or move that one away`);
 }
 
 /** A random secret for machines (agent secrets and the like), never shown. */
